@@ -1,0 +1,142 @@
+//! EDIGEO (PCI vecteur) deliveries: one `.tar.bz2` archive per cadastral sheet, a folder of
+//! them, or an unpacked sheet's `.THF`.
+//!
+//! GDAL's EDIGEO driver reads an extracted THF, and has no `/vsi` handler for bzip2 tarballs,
+//! so each archive is extracted into a temporary folder that is removed when reading is done.
+
+use crate::{gdal_source, IngestError, SourceLayer};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The sheets of a delivery, sorted by name so that reading order never depends on the disk.
+pub(crate) fn sheets(path: &Path) -> Result<Vec<PathBuf>, IngestError> {
+    if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| IngestError::unreadable(path, e))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let n = p.to_string_lossy().to_ascii_lowercase();
+                n.ends_with(".tar.bz2") || n.ends_with(".tbz2")
+            })
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(IngestError::unreadable(
+                path,
+                "folder holds no EDIGEO .tar.bz2 sheet",
+            ));
+        }
+        Ok(v)
+    } else {
+        Ok(vec![path.to_path_buf()])
+    }
+}
+
+/// A sheet's short name: `edigeo-25354000AB01.tar.bz2` → `edigeo-25354000AB01`.
+pub(crate) fn sheet_name(sheet: &Path) -> String {
+    let n = sheet
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    for ext in [".tar.bz2", ".TAR.BZ2", ".tbz2", ".THF", ".thf"] {
+        if let Some(s) = n.strip_suffix(ext) {
+            return s.to_string();
+        }
+    }
+    n
+}
+
+/// An extracted sheet; the folder is removed when this is dropped.
+pub(crate) struct Extracted {
+    _dir: Option<tempfile::TempDir>,
+    pub thf: PathBuf,
+}
+
+/// Extract a sheet archive (or point at an unpacked THF) and find its THF.
+pub(crate) fn extract(sheet: &Path) -> Result<Extracted, IngestError> {
+    let lower = sheet.to_string_lossy().to_ascii_lowercase();
+    if lower.ends_with(".thf") {
+        return Ok(Extracted {
+            _dir: None,
+            thf: sheet.to_path_buf(),
+        });
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("tuilerie-edigeo-")
+        .tempdir()
+        .map_err(|e| {
+            IngestError::unreadable(sheet, format!("cannot create a temporary folder: {e}"))
+        })?;
+    let file = File::open(sheet).map_err(|e| IngestError::unreadable(sheet, e))?;
+    // `unpack` refuses entries that would land outside `dir` (absolute paths, `..`).
+    tar::Archive::new(bzip2::read::BzDecoder::new(file))
+        .unpack(dir.path())
+        .map_err(|e| {
+            IngestError::unreadable(sheet, format!("not a readable .tar.bz2 archive: {e}"))
+        })?;
+    let thf = find_thf(dir.path())
+        .ok_or_else(|| IngestError::unreadable(sheet, "archive holds no .THF file"))?;
+    Ok(Extracted {
+        _dir: Some(dir),
+        thf,
+    })
+}
+
+fn find_thf(dir: &Path) -> Option<PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut found = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("thf")) {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().next()
+}
+
+/// Read `layer` (e.g. `PARCELLE_id`) from every sheet of the delivery: one [`SourceLayer`] per
+/// sheet, named `SHEET/LAYER`. A sheet without that layer (a sheet with no building, say)
+/// gives an empty layer rather than an error.
+pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<Vec<SourceLayer>, IngestError> {
+    let Some(layer) = layer else {
+        return Err(IngestError::AmbiguousLayer {
+            path: path.to_path_buf(),
+            available: "an EDIGEO sheet holds one layer per object type (PARCELLE_id, BATIMENT_id, SECTION_id, COMMUNE_id, …)".into(),
+        });
+    };
+    let mut out = Vec::new();
+    for sheet in sheets(path)? {
+        let ex = extract(&sheet)?;
+        let ds = gdal_source::open(&ex.thf)?;
+        let name = format!("{}/{}", sheet_name(&sheet), layer);
+        let mut sl = match ds.layer_by_name(layer) {
+            Ok(mut l) => gdal_source::read_layer(&mut l, "EDIGEO".into())?,
+            Err(_) => {
+                let names: Vec<String> = ds
+                    .layers()
+                    .map(|l| gdal::vector::LayerAccess::name(&l))
+                    .collect();
+                SourceLayer {
+                    name: String::new(),
+                    driver: "EDIGEO".into(),
+                    crs: None,
+                    fields: Vec::new(),
+                    features: Vec::new(),
+                    warnings: vec![format!(
+                        "sheet has no layer {layer} (it has: {})",
+                        names.join(", ")
+                    )],
+                }
+            }
+        };
+        sl.name = name;
+        out.push(sl);
+    }
+    Ok(out)
+}

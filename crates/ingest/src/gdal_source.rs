@@ -1,0 +1,250 @@
+//! Everything GDAL reads: Shapefile (plain or zipped), GeoPackage, EDIGEO sheets, DXF, OSM,
+//! MapInfo… Text comes out as UTF-8 when the source declares its encoding (`.cpg`, DBF code
+//! page); bytes that are still not UTF-8 are decoded as ISO-8859-1 and reported.
+
+use crate::{FieldInfo, IngestError, SourceFeature, SourceLayer};
+use gdal::vector::{Feature, FieldValue, Layer, LayerAccess};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use std::ffi::CStr;
+use std::path::Path;
+use tuilerie_model::{CrsRef, Value};
+
+/// Open a vector dataset read-only.
+pub(crate) fn open(path: &Path) -> Result<Dataset, IngestError> {
+    // EDIGEO: no label layers (they duplicate the objects' text as points).
+    let _ = gdal::config::set_config_option("OGR_EDIGEO_CREATE_LABEL_LAYERS", "NO");
+    Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| IngestError::unreadable(path, e))
+}
+
+/// Pick the requested layer, or the only one.
+pub(crate) fn pick_layer<'a>(
+    ds: &'a Dataset,
+    path: &Path,
+    layer: Option<&str>,
+) -> Result<Layer<'a>, IngestError> {
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    match layer {
+        Some(name) => ds
+            .layer_by_name(name)
+            .map_err(|_| IngestError::NoSuchLayer {
+                path: path.to_path_buf(),
+                layer: name.to_string(),
+                available: names.join(", "),
+            }),
+        None if names.len() == 1 => ds.layer(0).map_err(|e| IngestError::unreadable(path, e)),
+        None if names.is_empty() => Err(IngestError::unreadable(path, "no vector layer")),
+        None => Err(IngestError::AmbiguousLayer {
+            path: path.to_path_buf(),
+            available: names.join(", "),
+        }),
+    }
+}
+
+/// The layer's CRS: its EPSG code when GDAL knows or can identify one, else its WKT.
+pub(crate) fn layer_crs<L: LayerAccess>(layer: &L) -> Option<CrsRef> {
+    let mut srs = layer.spatial_ref()?;
+    let epsg = |s: &gdal::spatial_ref::SpatialRef| match (s.auth_name(), s.auth_code()) {
+        (Some(a), Ok(c)) if a.eq_ignore_ascii_case("EPSG") && c > 0 => Some(c as u32),
+        _ => None,
+    };
+    if let Some(c) = epsg(&srs) {
+        return Some(CrsRef::Epsg(c));
+    }
+    if srs.auto_identify_epsg().is_ok() {
+        if let Some(c) = epsg(&srs) {
+            return Some(CrsRef::Epsg(c));
+        }
+    }
+    srs.to_wkt().ok().map(CrsRef::Definition)
+}
+
+pub(crate) fn field_infos<L: LayerAccess>(layer: &L) -> Vec<FieldInfo> {
+    layer
+        .defn()
+        .fields()
+        .map(|f| FieldInfo {
+            name: f.name(),
+            kind: gdal::vector::field_type_to_name(f.field_type()),
+        })
+        .collect()
+}
+
+pub(crate) fn read(
+    path: &Path,
+    gdal_path: &Path,
+    layer: Option<&str>,
+) -> Result<SourceLayer, IngestError> {
+    let ds = open(gdal_path)?;
+    let driver = ds.driver().short_name();
+    let mut lyr = pick_layer(&ds, path, layer)?;
+    read_layer(&mut lyr, driver)
+}
+
+pub(crate) fn read_layer(lyr: &mut Layer<'_>, driver: String) -> Result<SourceLayer, IngestError> {
+    let name = lyr.name();
+    let crs = layer_crs(lyr);
+    let fields = field_infos(lyr);
+    let mut out = SourceLayer {
+        name,
+        driver,
+        crs,
+        fields,
+        features: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for (index, feature) in lyr.features().enumerate() {
+        out.features
+            .push(read_feature(&feature, index as u64, &out.fields));
+    }
+    Ok(out)
+}
+
+fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> SourceFeature {
+    let mut repairs = Vec::new();
+    let mut attributes = Vec::with_capacity(fields.len());
+    for (i, fi) in fields.iter().enumerate() {
+        let v = match feature.field(i) {
+            Ok(None) => Value::Null,
+            Ok(Some(FieldValue::StringValue(_))) => {
+                let (s, latin1) = raw_string(feature, i);
+                if latin1 {
+                    repairs.push(format!(
+                        "field {}: text is not UTF-8; decoded as ISO-8859-1",
+                        fi.name
+                    ));
+                }
+                Value::Text(s)
+            }
+            Ok(Some(v)) => field_value(v),
+            // Unhandled types (binary…): keep GDAL's text rendering.
+            Err(_) => Value::Text(raw_string(feature, i).0),
+        };
+        attributes.push((fi.name.clone(), v));
+    }
+    let geometry = match feature.geometry() {
+        None => Err("no geometry (null)".to_string()),
+        Some(g) if g.is_empty() => Err("empty geometry".to_string()),
+        Some(g) => to_geo(g, &mut repairs),
+    };
+    SourceFeature {
+        index,
+        id: feature.fid().map(|f| f.to_string()),
+        geometry,
+        repairs,
+        attributes,
+    }
+}
+
+/// The field's bytes as GDAL holds them: UTF-8 when valid, else decoded as ISO-8859-1.
+fn raw_string(feature: &Feature<'_>, idx: usize) -> (String, bool) {
+    // SAFETY: the pointer is owned by the feature and valid until the next call on it.
+    let ptr = unsafe { gdal_sys::OGR_F_GetFieldAsString(feature.c_feature(), idx as i32) };
+    if ptr.is_null() {
+        return (String::new(), false);
+    }
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), false),
+        Err(_) => (bytes.iter().map(|&b| b as char).collect(), true),
+    }
+}
+
+fn field_value(v: FieldValue) -> Value {
+    match v {
+        FieldValue::IntegerValue(i) => Value::Int(i64::from(i)),
+        FieldValue::Integer64Value(i) => Value::Int(i),
+        FieldValue::RealValue(r) => Value::Real(r),
+        FieldValue::StringValue(s) => Value::Text(s),
+        FieldValue::DateValue(d) => Value::Date(d),
+        FieldValue::DateTimeValue(d) => Value::DateTime(d.naive_local()),
+        FieldValue::IntegerListValue(l) => Value::Text(format!("{l:?}")),
+        FieldValue::Integer64ListValue(l) => Value::Text(format!("{l:?}")),
+        FieldValue::RealListValue(l) => Value::Text(format!("{l:?}")),
+        FieldValue::StringListValue(l) => Value::Text(l.join(";")),
+    }
+}
+
+/// GDAL geometry → geo, in 2D, with curves linearised and open rings reported.
+fn to_geo(
+    g: &gdal::vector::Geometry,
+    repairs: &mut Vec<String>,
+) -> Result<geo::Geometry<f64>, String> {
+    let mut g = g.clone();
+    g.flatten_to_2d();
+    // SAFETY: plain OGR calls on a geometry we own; the linear copy is destroyed after use.
+    unsafe {
+        let h = g.c_geometry();
+        if gdal_sys::OGR_GT_IsNonLinear(gdal_sys::OGR_G_GetGeometryType(h)) != 0 {
+            let lin = gdal_sys::OGR_G_GetLinearGeometry(h, 0.0, std::ptr::null_mut());
+            if lin.is_null() {
+                return Err("curved geometry that GDAL cannot linearise".into());
+            }
+            let size = gdal_sys::OGR_G_WkbSize(lin);
+            let mut wkb = vec![0u8; size.max(0) as usize];
+            let rc = gdal_sys::OGR_G_ExportToIsoWkb(
+                lin,
+                gdal_sys::OGRwkbByteOrder::wkbNDR,
+                wkb.as_mut_ptr(),
+            );
+            gdal_sys::OGR_G_DestroyGeometry(lin);
+            if rc != gdal_sys::OGRErr::OGRERR_NONE {
+                return Err("curved geometry that GDAL cannot linearise".into());
+            }
+            g = gdal::vector::Geometry::from_wkb(&wkb).map_err(|e| e.to_string())?;
+            repairs.push("curved geometry linearised".into());
+        }
+    }
+    close_open_rings(&mut g, repairs);
+    // gdal's converter panics on a few malformed nestings; never let input crash the run.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.to_geo()))
+        .map_err(|_| "malformed geometry nesting".to_string())?
+        .map_err(|e| format!("unsupported geometry: {e}"))
+}
+
+/// GDAL keeps rings as read; geo would close them silently. Close them here and say so.
+fn close_open_rings(g: &mut gdal::vector::Geometry, repairs: &mut Vec<String>) {
+    use gdal_sys::OGRwkbGeometryType as T;
+    let ty = gdal::vector::geometry_type_flatten(g.geometry_type());
+    let polys: Vec<usize> = match ty {
+        T::wkbPolygon => vec![usize::MAX],
+        T::wkbMultiPolygon => (0..g.geometry_count()).collect(),
+        _ => return,
+    };
+    let mut open = 0;
+    for p in polys {
+        // SAFETY: indices are within the counts OGR reports; handles stay owned by `g`.
+        unsafe {
+            let poly = if p == usize::MAX {
+                g.c_geometry()
+            } else {
+                gdal_sys::OGR_G_GetGeometryRef(g.c_geometry(), p as i32)
+            };
+            for r in 0..gdal_sys::OGR_G_GetGeometryCount(poly) {
+                let ring = gdal_sys::OGR_G_GetGeometryRef(poly, r);
+                let n = gdal_sys::OGR_G_GetPointCount(ring);
+                if n >= 2 {
+                    let (x0, y0) = (gdal_sys::OGR_G_GetX(ring, 0), gdal_sys::OGR_G_GetY(ring, 0));
+                    let (x1, y1) = (
+                        gdal_sys::OGR_G_GetX(ring, n - 1),
+                        gdal_sys::OGR_G_GetY(ring, n - 1),
+                    );
+                    if x0 != x1 || y0 != y1 {
+                        open += 1;
+                    }
+                }
+            }
+        }
+    }
+    if open > 0 {
+        // SAFETY: closes every ring of the geometry in place.
+        unsafe { gdal_sys::OGR_G_CloseRings(g.c_geometry()) };
+        repairs.push(format!("{open} ring(s) were not closed; closed them"));
+    }
+}

@@ -1,0 +1,364 @@
+//! Native GeoJSON reader: plain or gzipped, a FeatureCollection, a single Feature or Geometry,
+//! or a sequence of features one per line (RFC 8142 GeoJSONSeq, newline-delimited GeoJSON).
+//! Honours the legacy (2008) `crs` member; without it, RFC 7946 says WGS84 lon/lat.
+
+use crate::{FieldInfo, IngestError, SourceFeature, SourceLayer};
+use flate2::read::GzDecoder;
+use serde_json::{Map, Value as Json};
+use std::io::Read;
+use std::path::Path;
+use tuilerie_model::{CrsRef, Value};
+
+pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
+    let raw = std::fs::read(path).map_err(|e| IngestError::unreadable(path, e))?;
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| IngestError::unreadable(path, format!("gzip: {e}")))?;
+        out
+    } else {
+        raw
+    };
+    let mut warnings = Vec::new();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            // GeoJSON must be UTF-8; some exporters write Latin-1. Decode it as such, say so.
+            warnings.push(format!(
+                "file is not UTF-8 (first bad byte at offset {}); decoded as ISO-8859-1",
+                e.utf8_error().valid_up_to()
+            ));
+            e.into_bytes().iter().map(|&b| b as char).collect()
+        }
+    };
+    let name = layer_name(path);
+    let body = text.trim_start_matches(['\u{feff}', ' ', '\n', '\r', '\t']);
+    let mut layer = SourceLayer {
+        name,
+        driver: "GeoJSON".into(),
+        crs: None,
+        fields: Vec::new(),
+        features: Vec::new(),
+        warnings,
+    };
+    if is_sequence(body) {
+        read_sequence(body, &mut layer);
+    } else {
+        let doc: Json = serde_json::from_str(body)
+            .map_err(|e| IngestError::unreadable(path, format!("invalid JSON: {e}")))?;
+        read_document(doc, &mut layer).map_err(|reason| IngestError::unreadable(path, reason))?;
+    }
+    if layer.crs.is_none() {
+        layer.crs = Some(CrsRef::Epsg(4326));
+    }
+    collect_fields(&mut layer);
+    Ok(layer)
+}
+
+fn layer_name(path: &Path) -> String {
+    let n = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut stem = n.as_str();
+    for ext in [
+        ".gz",
+        ".geojson",
+        ".json",
+        ".geojsonl",
+        ".geojsons",
+        ".ndjson",
+        ".geojsonseq",
+    ] {
+        if stem.to_ascii_lowercase().ends_with(ext) {
+            stem = &stem[..stem.len() - ext.len()];
+        }
+    }
+    stem.to_string()
+}
+
+/// A sequence starts with the RS character, or its first line is a whole Feature and more follow.
+fn is_sequence(body: &str) -> bool {
+    if body.starts_with('\u{1e}') {
+        return true;
+    }
+    let mut lines = body.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
+    lines.next().is_some()
+        && serde_json::from_str::<Json>(first.trim_start_matches('\u{1e}'))
+            .is_ok_and(|v| v.get("type").and_then(Json::as_str) == Some("Feature"))
+}
+
+fn read_sequence(body: &str, layer: &mut SourceLayer) {
+    let mut index = 0u64;
+    for (lineno, line) in body.split(['\n', '\u{1e}']).enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let feature = match serde_json::from_str::<Json>(line) {
+            Ok(Json::Object(obj)) => feature_from_object(obj, index),
+            Ok(_) => broken(index, format!("line {}: not a GeoJSON object", lineno + 1)),
+            Err(e) => broken(index, format!("line {}: invalid JSON: {e}", lineno + 1)),
+        };
+        layer.features.push(feature);
+        index += 1;
+    }
+}
+
+fn broken(index: u64, reason: String) -> SourceFeature {
+    SourceFeature {
+        index,
+        id: None,
+        geometry: Err(reason),
+        repairs: Vec::new(),
+        attributes: Vec::new(),
+    }
+}
+
+fn read_document(doc: Json, layer: &mut SourceLayer) -> Result<(), String> {
+    let Json::Object(mut obj) = doc else {
+        return Err("top level is not a JSON object".into());
+    };
+    if let Some(crs) = obj.get("crs") {
+        layer.crs = legacy_crs(crs);
+        if layer.crs.is_none() {
+            layer.warnings.push(format!(
+                "unreadable legacy crs member {crs}; assuming WGS84 lon/lat (RFC 7946)"
+            ));
+        }
+    }
+    if let Some(n) = obj.get("name").and_then(Json::as_str) {
+        if !n.is_empty() {
+            layer.name = n.to_string();
+        }
+    }
+    match obj.get("type").and_then(Json::as_str) {
+        Some("FeatureCollection") => {
+            let Some(Json::Array(features)) = obj.remove("features") else {
+                return Err("FeatureCollection without a features array".into());
+            };
+            for (i, f) in features.into_iter().enumerate() {
+                layer.features.push(match f {
+                    Json::Object(o) => feature_from_object(o, i as u64),
+                    _ => broken(i as u64, "feature is not a JSON object".into()),
+                });
+            }
+        }
+        Some("Feature") => layer.features.push(feature_from_object(obj, 0)),
+        Some(_) => {
+            // A bare geometry.
+            let mut wrapper = Map::new();
+            wrapper.insert("geometry".into(), Json::Object(obj));
+            layer.features.push(feature_from_object(wrapper, 0));
+        }
+        None => return Err("no \"type\" member: not GeoJSON".into()),
+    }
+    Ok(())
+}
+
+/// `{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3857"}}` (GeoJSON 2008).
+fn legacy_crs(crs: &Json) -> Option<CrsRef> {
+    let name = crs.pointer("/properties/name").and_then(Json::as_str)?;
+    Some(CrsRef::parse(name))
+}
+
+fn feature_from_object(mut obj: Map<String, Json>, index: u64) -> SourceFeature {
+    let id = match obj.get("id") {
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(Json::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut attributes = Vec::new();
+    if let Some(Json::Object(props)) = obj.remove("properties") {
+        for (k, v) in props {
+            attributes.push((k, json_value(v)));
+        }
+    }
+    let mut repairs = Vec::new();
+    let geometry = match obj.remove("geometry") {
+        None | Some(Json::Null) => Err("no geometry (null)".to_string()),
+        Some(g) => parse_geometry(g, &mut repairs),
+    };
+    SourceFeature {
+        index,
+        id,
+        geometry,
+        repairs,
+        attributes,
+    }
+}
+
+fn json_value(v: Json) -> Value {
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Real(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::Text(s),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+/// Parse with the `geojson` crate, after closing rings that the source left open (the crate
+/// would close them silently; we want to say so).
+fn parse_geometry(mut g: Json, repairs: &mut Vec<String>) -> Result<geo::Geometry<f64>, String> {
+    close_rings(&mut g, repairs);
+    let gj = geojson::Geometry::from_json_value(g)
+        .map_err(|e| format!("invalid GeoJSON geometry: {e}"))?;
+    geo::Geometry::<f64>::try_from(gj).map_err(|e| format!("unsupported geometry: {e}"))
+}
+
+fn close_rings(g: &mut Json, repairs: &mut Vec<String>) {
+    let kind = g
+        .get("type")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_string();
+    let close = |rings: &mut Json, repairs: &mut Vec<String>| {
+        if let Json::Array(rings) = rings {
+            for (ri, ring) in rings.iter_mut().enumerate() {
+                if let Json::Array(pts) = ring {
+                    if pts.len() >= 2 && pts.first() != pts.last() {
+                        let first = pts[0].clone();
+                        pts.push(first);
+                        repairs.push(format!("ring {ri} was not closed; closed it"));
+                    }
+                }
+            }
+        }
+    };
+    match kind.as_str() {
+        "Polygon" => {
+            if let Some(c) = g.get_mut("coordinates") {
+                close(c, repairs);
+            }
+        }
+        "MultiPolygon" => {
+            if let Some(Json::Array(polys)) = g.get_mut("coordinates") {
+                for p in polys {
+                    close(p, repairs);
+                }
+            }
+        }
+        "GeometryCollection" => {
+            if let Some(Json::Array(gs)) = g.get_mut("geometries") {
+                for sub in gs {
+                    close_rings(sub, repairs);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fields in order of first appearance, typed by the JSON types seen.
+fn collect_fields(layer: &mut SourceLayer) {
+    let mut fields: Vec<FieldInfo> = Vec::new();
+    for f in &layer.features {
+        for (k, v) in &f.attributes {
+            let kind = match v {
+                Value::Null => None,
+                Value::Bool(_) => Some("Boolean"),
+                Value::Int(_) => Some("Integer"),
+                Value::Real(_) => Some("Real"),
+                _ => Some("String"),
+            };
+            match fields.iter_mut().find(|fi| &fi.name == k) {
+                Some(fi) => {
+                    if let Some(kind) = kind {
+                        if fi.kind == "Null" {
+                            fi.kind = kind.into();
+                        } else if fi.kind != kind {
+                            fi.kind = if (fi.kind == "Integer" && kind == "Real")
+                                || (fi.kind == "Real" && kind == "Integer")
+                            {
+                                "Real".into()
+                            } else {
+                                "String".into()
+                            };
+                        }
+                    }
+                }
+                None => fields.push(FieldInfo {
+                    name: k.clone(),
+                    kind: kind.unwrap_or("Null").into(),
+                }),
+            }
+        }
+    }
+    layer.fields = fields;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(content: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::File::create(&p)
+            .unwrap()
+            .write_all(content)
+            .unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn legacy_crs_member_is_honoured() {
+        let (_d, p) = write(
+            br#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3857"}},
+               "features":[{"type":"Feature","properties":{"a":1},"geometry":{"type":"Point","coordinates":[1,2]}}]}"#,
+            "x.geojson",
+        );
+        let l = read(&p).unwrap();
+        assert_eq!(l.crs, Some(CrsRef::Epsg(3857)));
+        assert_eq!(l.features.len(), 1);
+    }
+
+    #[test]
+    fn sequence_isolates_a_broken_line() {
+        let (_d, p) = write(
+            b"{\"type\":\"Feature\",\"id\":\"a\",\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]}}\n{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,\n{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":[3,4]}}\n",
+            "x.geojsonl",
+        );
+        let l = read(&p).unwrap();
+        assert_eq!(l.features.len(), 3);
+        assert!(l.features[0].geometry.is_ok());
+        assert!(l.features[1]
+            .geometry
+            .as_ref()
+            .unwrap_err()
+            .contains("line 2"));
+        assert!(l.features[2].geometry.is_ok());
+        assert_eq!(l.features[0].source_id(), "a");
+    }
+
+    #[test]
+    fn unclosed_ring_is_closed_and_reported() {
+        let (_d, p) = write(
+            br#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}"#,
+            "x.json",
+        );
+        let l = read(&p).unwrap();
+        assert_eq!(
+            l.features[0].repairs,
+            vec!["ring 0 was not closed; closed it".to_string()]
+        );
+    }
+
+    #[test]
+    fn latin1_is_decoded_with_a_warning() {
+        let (_d, p) = write(
+            b"{\"type\":\"Feature\",\"properties\":{\"nom\":\"All\xe9e\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]}}",
+            "x.json",
+        );
+        let l = read(&p).unwrap();
+        assert_eq!(l.features[0].attributes[0].1, Value::Text("Allée".into()));
+        assert!(l.warnings[0].contains("ISO-8859-1"));
+    }
+}

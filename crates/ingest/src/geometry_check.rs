@@ -1,0 +1,328 @@
+//! Geometry checks: reject what cannot be used, repair what can, say which and why.
+
+use geo::{
+    Area, CoordsIter, Geometry, LineString, MakeValid, MultiLineString, MultiPoint, MultiPolygon,
+    Validation,
+};
+use tuilerie_model::schema::GeometryFamily;
+
+/// The outcome for one geometry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Checked {
+    /// Usable as is, or after the listed repairs.
+    Kept {
+        geometry: Geometry<f64>,
+        repairs: Vec<String>,
+    },
+    Rejected {
+        reason: String,
+    },
+}
+
+/// Checks that do not need a metric CRS, run before reprojection: finite, non-empty coordinates.
+pub fn precheck(g: &Geometry<f64>) -> Result<(), String> {
+    let mut n = 0usize;
+    for c in g.coords_iter() {
+        if !c.x.is_finite() || !c.y.is_finite() {
+            return Err(format!("non-finite coordinate ({}, {})", c.x, c.y));
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Err("empty geometry".into());
+    }
+    Ok(())
+}
+
+fn family_of(g: &Geometry<f64>) -> GeometryFamily {
+    match g {
+        Geometry::Point(_) | Geometry::MultiPoint(_) => GeometryFamily::Point,
+        Geometry::Line(_) | Geometry::LineString(_) | Geometry::MultiLineString(_) => {
+            GeometryFamily::Line
+        }
+        Geometry::Polygon(_)
+        | Geometry::MultiPolygon(_)
+        | Geometry::Rect(_)
+        | Geometry::Triangle(_) => GeometryFamily::Polygon,
+        Geometry::GeometryCollection(_) => GeometryFamily::Any,
+    }
+}
+
+fn kind_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+    }
+}
+
+/// Turn a collection whose members are all of one family into the matching multi-geometry.
+fn simplify_collection(g: Geometry<f64>) -> Result<Geometry<f64>, String> {
+    let Geometry::GeometryCollection(gc) = g else {
+        return Ok(g);
+    };
+    let mut members = Vec::new();
+    let mut stack: Vec<Geometry<f64>> = gc.0;
+    while let Some(m) = stack.pop() {
+        match m {
+            Geometry::GeometryCollection(inner) => stack.extend(inner.0),
+            other => members.push(other),
+        }
+    }
+    members.reverse();
+    let fams: Vec<GeometryFamily> = members.iter().map(family_of).collect();
+    if members.is_empty() {
+        return Err("empty geometry collection".into());
+    }
+    if fams.iter().any(|f| *f != fams[0]) {
+        return Err("mixed geometry types in one collection".into());
+    }
+    Ok(match fams[0] {
+        GeometryFamily::Point => Geometry::MultiPoint(MultiPoint(
+            members
+                .into_iter()
+                .flat_map(|m| MultiPoint::try_from(m).map(|mp| mp.0).unwrap_or_default())
+                .collect(),
+        )),
+        GeometryFamily::Line => Geometry::MultiLineString(MultiLineString(
+            members
+                .into_iter()
+                .flat_map(|m| match m {
+                    Geometry::LineString(l) => vec![l],
+                    Geometry::Line(l) => vec![LineString::from(vec![l.start, l.end])],
+                    Geometry::MultiLineString(ml) => ml.0,
+                    _ => vec![],
+                })
+                .collect(),
+        )),
+        _ => Geometry::MultiPolygon(MultiPolygon(
+            members
+                .into_iter()
+                .flat_map(|m| match m {
+                    Geometry::Polygon(p) => vec![p],
+                    Geometry::MultiPolygon(mp) => mp.0,
+                    Geometry::Rect(r) => vec![r.to_polygon()],
+                    Geometry::Triangle(t) => vec![t.to_polygon()],
+                    _ => vec![],
+                })
+                .collect(),
+        )),
+    })
+}
+
+/// Check a geometry (in a metric CRS) for a theme whose geometries are `family`.
+///
+/// ```
+/// use geo::{wkt, Geometry};
+/// use tuilerie_ingest::geometry_check::{check_geometry, Checked};
+/// use tuilerie_model::schema::GeometryFamily;
+/// // A bow-tie parcel is repaired into two triangles.
+/// let bowtie: Geometry = wkt!(POLYGON((0. 0., 0. 10., 10. 0., 10. 10., 0. 0.))).into();
+/// let Checked::Kept { repairs, .. } = check_geometry(bowtie, GeometryFamily::Polygon) else { panic!() };
+/// assert!(repairs[0].contains("self-intersection"));
+/// // A point delivered in a parcel layer is rejected.
+/// let pt: Geometry = wkt!(POINT(1. 2.)).into();
+/// assert!(matches!(check_geometry(pt, GeometryFamily::Polygon), Checked::Rejected { .. }));
+/// ```
+pub fn check_geometry(g: Geometry<f64>, family: GeometryFamily) -> Checked {
+    let reject = |reason: String| Checked::Rejected { reason };
+    if let Err(e) = precheck(&g) {
+        return reject(e);
+    }
+    let g = match g {
+        Geometry::Line(l) => Geometry::LineString(LineString::from(vec![l.start, l.end])),
+        Geometry::Rect(r) => Geometry::Polygon(r.to_polygon()),
+        Geometry::Triangle(t) => Geometry::Polygon(t.to_polygon()),
+        Geometry::GeometryCollection(_) => match simplify_collection(g) {
+            Ok(g) => g,
+            Err(e) => return reject(e),
+        },
+        g => g,
+    };
+    let got = family_of(&g);
+    if family != GeometryFamily::Any && got != family {
+        return reject(format!(
+            "{} in a layer of {family} (mixed geometry types)",
+            kind_name(&g)
+        ));
+    }
+    match g {
+        Geometry::Polygon(p) => repair_polygons(MultiPolygon(vec![p]), true),
+        Geometry::MultiPolygon(mp) => repair_polygons(mp, false),
+        Geometry::LineString(l) => {
+            if distinct_points(&l) < 2 {
+                reject("degenerate line: fewer than 2 distinct points".into())
+            } else {
+                Checked::Kept {
+                    geometry: Geometry::LineString(l),
+                    repairs: Vec::new(),
+                }
+            }
+        }
+        Geometry::MultiLineString(ml) => {
+            let before = ml.0.len();
+            let parts: Vec<LineString<f64>> =
+                ml.0.into_iter()
+                    .filter(|l| distinct_points(l) >= 2)
+                    .collect();
+            if parts.is_empty() {
+                return reject("degenerate lines: no part has 2 distinct points".into());
+            }
+            let mut repairs = Vec::new();
+            if parts.len() < before {
+                repairs.push(format!(
+                    "dropped {} degenerate part(s) of fewer than 2 distinct points",
+                    before - parts.len()
+                ));
+            }
+            Checked::Kept {
+                geometry: Geometry::MultiLineString(MultiLineString(parts)),
+                repairs,
+            }
+        }
+        other => Checked::Kept {
+            geometry: other,
+            repairs: Vec::new(),
+        },
+    }
+}
+
+fn distinct_points(l: &LineString<f64>) -> usize {
+    let mut n = 0;
+    let mut last = None;
+    for c in l.0.iter() {
+        if last != Some(*c) {
+            n += 1;
+            last = Some(*c);
+        }
+    }
+    n
+}
+
+fn repair_polygons(mp: MultiPolygon<f64>, single: bool) -> Checked {
+    let errors = if single {
+        mp.0[0]
+            .validation_errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    } else {
+        mp.validation_errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    };
+    if errors.is_empty() && mp.unsigned_area() == 0.0 {
+        return Checked::Rejected {
+            reason: "polygon of zero area (collinear or repeated points)".into(),
+        };
+    }
+    if errors.is_empty() {
+        let geometry = if single {
+            Geometry::Polygon(mp.0.into_iter().next().expect("one polygon"))
+        } else {
+            Geometry::MultiPolygon(mp)
+        };
+        return Checked::Kept {
+            geometry,
+            repairs: Vec::new(),
+        };
+    }
+    let area_before = mp.unsigned_area();
+    match mp.make_valid() {
+        Ok(fixed) if !fixed.0.is_empty() && fixed.unsigned_area() > 0.0 => {
+            let area_after = fixed.unsigned_area();
+            let geometry = if fixed.0.len() == 1 {
+                Geometry::Polygon(fixed.0.into_iter().next().expect("one polygon"))
+            } else {
+                Geometry::MultiPolygon(fixed)
+            };
+            Checked::Kept {
+                geometry,
+                repairs: vec![format!(
+                    "invalid polygon ({}), repaired with MakeValid (area {:.2} → {:.2} m²)",
+                    errors.join("; "),
+                    area_before,
+                    area_after
+                )],
+            }
+        }
+        Ok(_) => Checked::Rejected {
+            reason: format!(
+                "invalid polygon ({}) and MakeValid left nothing",
+                errors.join("; ")
+            ),
+        },
+        Err(e) => Checked::Rejected {
+            reason: format!(
+                "invalid polygon ({}) that MakeValid could not repair: {e}",
+                errors.join("; ")
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{wkt, Geometry};
+
+    #[test]
+    fn nan_and_empty_are_rejected() {
+        let g: Geometry = geo::Point::new(f64::NAN, 1.0).into();
+        assert!(
+            matches!(check_geometry(g, GeometryFamily::Point), Checked::Rejected { reason } if reason.contains("non-finite"))
+        );
+        let g: Geometry = Geometry::MultiPolygon(MultiPolygon(vec![]));
+        assert!(
+            matches!(check_geometry(g, GeometryFamily::Polygon), Checked::Rejected { reason } if reason.contains("empty"))
+        );
+    }
+
+    #[test]
+    fn valid_parcel_is_untouched() {
+        let p: Geometry = wkt!(POLYGON((0. 0., 10. 0., 10. 10., 0. 10., 0. 0.))).into();
+        assert_eq!(
+            check_geometry(p.clone(), GeometryFamily::Polygon),
+            Checked::Kept {
+                geometry: p,
+                repairs: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn zero_area_polygon_is_rejected() {
+        let p: Geometry = wkt!(POLYGON((0. 0., 10. 0., 20. 0., 0. 0.))).into();
+        assert!(matches!(
+            check_geometry(p, GeometryFamily::Polygon),
+            Checked::Rejected { .. }
+        ));
+    }
+
+    #[test]
+    fn degenerate_line_is_rejected() {
+        let l: Geometry = wkt!(LINESTRING(1. 1., 1. 1.)).into();
+        assert!(matches!(
+            check_geometry(l, GeometryFamily::Line),
+            Checked::Rejected { .. }
+        ));
+    }
+
+    #[test]
+    fn mixed_collection_is_rejected() {
+        let g = Geometry::GeometryCollection(
+            wkt!(GEOMETRYCOLLECTION(POINT(1. 1.), LINESTRING(0. 0., 1. 1.))),
+        );
+        assert!(
+            matches!(check_geometry(g, GeometryFamily::Any), Checked::Rejected { reason } if reason.contains("mixed"))
+        );
+    }
+}

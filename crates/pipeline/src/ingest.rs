@@ -1,0 +1,419 @@
+//! The ingest stage over a whole manifest: read, map, check, reproject; in parallel.
+
+use crate::progress::Progress;
+use crate::report::{BuildReport, DeliveryReport, LayerReport, NtfGridReport, ThemeCount};
+use crate::{outlines, BuildError};
+use geo::{BoundingRect, Geometry, Rect};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+use tuilerie_ingest::geometry_check::{check_geometry, precheck, Checked};
+use tuilerie_ingest::mapping::MappingPlan;
+use tuilerie_ingest::{
+    manifest_check::default_edigeo_layer, read_delivery, Format, SourceFeature, SourceLayer,
+};
+use tuilerie_model::{Commune, CrsRef, Delivery, Feature, Manifest, Provenance, Theme, Value};
+use tuilerie_reproject::{ntf, sanity, Reprojector};
+
+/// Knobs of the ingest stage.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// No progress bar (tests, `--quiet`).
+    pub quiet: bool,
+}
+
+/// A feature that could not be kept, with why.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    pub theme: String,
+    pub reason: String,
+    /// In the working CRS when it could be reprojected, else `None`.
+    pub geometry: Option<Geometry<f64>>,
+    pub attributes: Vec<(String, Value)>,
+    pub provenance: Provenance,
+}
+
+/// What ingest produces: the features of each theme in the working CRS, the rejects, the report.
+pub struct Ingested {
+    pub themes: BTreeMap<Theme, Vec<Feature>>,
+    pub rejects: Vec<Reject>,
+    pub report: BuildReport,
+}
+
+struct LayerOutcome {
+    report: LayerReport,
+    kept: Vec<Feature>,
+    rejects: Vec<Reject>,
+    warnings: Vec<String>,
+    error: Option<String>,
+}
+
+/// Ingest every delivery of a manifest.
+pub fn ingest_manifest(
+    manifest: &Manifest,
+    options: &IngestOptions,
+) -> Result<Ingested, BuildError> {
+    let started = Instant::now();
+    let progress = Progress::new("ingest", options.quiet);
+    let outlines = outlines::load(manifest).map_err(BuildError::Outlines)?;
+    let reprojector = Reprojector::new(manifest.working_crs.clone());
+    let max_outline_m = manifest
+        .outlines
+        .as_ref()
+        .map_or(f64::INFINITY, |o| o.max_distance_m);
+
+    // 1. Read every delivery (in parallel: GDAL datasets are per thread).
+    let deliveries: Vec<(&Commune, &Delivery)> = manifest.deliveries().collect();
+    let read: Vec<(Result<Vec<SourceLayer>, String>, u64)> = deliveries
+        .par_iter()
+        .map(|(_, d)| {
+            let t = Instant::now();
+            let path = manifest.resolve(&d.path);
+            let wanted = d.layer.clone().or_else(|| {
+                (Format::detect(&path) == Format::Edigeo)
+                    .then(|| default_edigeo_layer(&d.theme))
+                    .flatten()
+            });
+            let r = read_delivery(&path, wanted.as_deref()).map_err(|e| e.to_string());
+            if let Ok(layers) = &r {
+                progress.add_total(layers.iter().map(|l| l.features.len() as u64).sum());
+            }
+            progress.message(&format!("read {}", d.path), false);
+            (r, t.elapsed().as_millis() as u64)
+        })
+        .collect();
+
+    // 2. Before any NTF coordinate is touched, make sure IGN's grid is really used.
+    let ntf_crs = deliveries.iter().zip(&read).find_map(|((_, d), (r, _))| {
+        let layers = r.as_ref().ok()?;
+        layers.iter().find_map(|l| {
+            d.crs
+                .clone()
+                .or_else(|| l.crs.clone())
+                .filter(CrsRef::is_ntf)
+        })
+    });
+    let ntf_grid = match ntf_crs {
+        Some(crs) => {
+            let check = ntf::check_grid(&crs)?;
+            Some(NtfGridReport {
+                grid: check.grid,
+                reference_error_m: check.reference_error_m,
+            })
+        }
+        None => None,
+    };
+
+    // 3. Map, check and reproject every feature.
+    let mut themes: BTreeMap<Theme, Vec<Feature>> = BTreeMap::new();
+    let mut rejects = Vec::new();
+    let mut report = BuildReport {
+        tuilerie_version: env!("CARGO_PKG_VERSION").to_string(),
+        manifest: manifest.base_dir.display().to_string(),
+        commune_nouvelle: format!("{} {}", manifest.insee, manifest.nom),
+        working_crs: manifest.working_crs.label(),
+        ntf_grid,
+        ..Default::default()
+    };
+    for theme in manifest.themes() {
+        themes.entry(theme).or_default();
+    }
+    for ((commune, delivery), (result, read_ms)) in deliveries.iter().zip(read) {
+        let t = Instant::now();
+        let path = manifest.resolve(&delivery.path);
+        let mut dr = DeliveryReport {
+            commune: commune.insee.clone(),
+            commune_nom: commune.nom.clone(),
+            path: delivery.path.clone(),
+            theme: delivery.theme.name().to_string(),
+            format: Format::detect(&path).label().to_string(),
+            read_ms,
+            ..Default::default()
+        };
+        match result {
+            Err(e) => dr.errors.push(e),
+            Ok(layers) => {
+                for layer in layers {
+                    let n = layer.features.len() as u64;
+                    let outcome = process_layer(
+                        commune,
+                        delivery,
+                        layer,
+                        &reprojector,
+                        outlines.get(&commune.insee),
+                        max_outline_m,
+                    );
+                    progress.inc(n);
+                    dr.read += outcome.report.read;
+                    dr.kept += outcome.report.kept;
+                    dr.repaired += outcome.report.repaired;
+                    dr.rejected += outcome.report.rejected;
+                    dr.warnings.extend(outcome.warnings);
+                    dr.errors.extend(outcome.error);
+                    dr.layers.push(outcome.report);
+                    themes
+                        .entry(delivery.theme.clone())
+                        .or_default()
+                        .extend(outcome.kept);
+                    rejects.extend(outcome.rejects);
+                }
+            }
+        }
+        dr.process_ms = t.elapsed().as_millis() as u64;
+        let tc = report
+            .themes
+            .entry(delivery.theme.name().to_string())
+            .or_insert_with(ThemeCount::default);
+        tc.read += dr.read;
+        tc.kept += dr.kept;
+        tc.rejected += dr.rejected;
+        for e in &dr.errors {
+            report.errors.push(format!(
+                "{} ({} {}): {e}",
+                delivery.path, commune.insee, commune.nom
+            ));
+        }
+        progress.message(
+            &format!(
+                "{}: {} read, {} kept, {} rejected",
+                delivery.path, dr.read, dr.kept, dr.rejected
+            ),
+            true,
+        );
+        report.deliveries.push(dr);
+    }
+    progress.finish();
+    let warnings = report
+        .deliveries
+        .iter()
+        .any(|d| !d.warnings.is_empty() || d.rejected > 0);
+    report.status = if !report.errors.is_empty() {
+        "input_errors"
+    } else if warnings {
+        "ok_with_warnings"
+    } else {
+        "ok"
+    }
+    .into();
+    report
+        .timings_ms
+        .insert("ingest".into(), started.elapsed().as_millis() as u64);
+    Ok(Ingested {
+        themes,
+        rejects,
+        report,
+    })
+}
+
+fn process_layer(
+    commune: &Commune,
+    delivery: &Delivery,
+    layer: SourceLayer,
+    reprojector: &Reprojector,
+    outline: Option<&Geometry<f64>>,
+    max_outline_m: f64,
+) -> LayerOutcome {
+    let read = layer.features.len();
+    let mut out = LayerOutcome {
+        report: LayerReport {
+            name: layer.name.clone(),
+            driver: layer.driver.clone(),
+            read,
+            ..Default::default()
+        },
+        kept: Vec::new(),
+        rejects: Vec::new(),
+        warnings: layer
+            .warnings
+            .iter()
+            .map(|w| format!("{} [{}]: {w}", delivery.path, layer.name))
+            .collect(),
+        error: None,
+    };
+    let provenance = |f: &SourceFeature| Provenance {
+        commune: commune.insee.clone(),
+        delivery: delivery.path.clone(),
+        layer: layer.name.clone(),
+        source_id: f.source_id(),
+    };
+    let reject_all = |out: &mut LayerOutcome, reason: String, features: Vec<SourceFeature>| {
+        for f in features {
+            out.rejects.push(Reject {
+                theme: delivery.theme.name().to_string(),
+                reason: reason.clone(),
+                geometry: None,
+                attributes: f.attributes.clone(),
+                provenance: provenance(&f),
+            });
+        }
+        out.report.rejected = out.report.read;
+        out.error = Some(format!("[{}] {reason}", layer.name));
+    };
+    let Some(crs) = delivery.crs.clone().or_else(|| layer.crs.clone()) else {
+        if read > 0 {
+            reject_all(
+                &mut out,
+                "the layer declares no CRS and the manifest gives none (set crs = \"EPSG:…\")"
+                    .into(),
+                layer.features,
+            );
+        }
+        return out;
+    };
+    out.report.crs = crs.label();
+    match reprojector.describe(&crs) {
+        Ok(info) => out.report.transformation = info.steps,
+        Err(e) => {
+            reject_all(&mut out, e.to_string(), layer.features);
+            return out;
+        }
+    }
+    let plan = match MappingPlan::new(delivery, &layer.fields) {
+        Ok(p) => p,
+        Err(problems) => {
+            reject_all(&mut out, problems.join("; "), layer.features);
+            return out;
+        }
+    };
+    let family = delivery.theme.geometry_family();
+    let results: Vec<Result<(Feature, Vec<String>), Reject>> = layer
+        .features
+        .into_par_iter()
+        .map(|sf| {
+            let prov = provenance(&sf);
+            let (attributes, mut notes) = plan.apply(&sf.attributes, &commune.insee);
+            notes.extend(sf.repairs.iter().cloned());
+            let reject = |reason: String, geometry: Option<Geometry<f64>>| Reject {
+                theme: delivery.theme.name().to_string(),
+                reason,
+                geometry,
+                attributes: sf.attributes.clone(),
+                provenance: prov.clone(),
+            };
+            let mut g = match sf.geometry.clone() {
+                Ok(g) => g,
+                Err(e) => return Err(reject(e, None)),
+            };
+            if let Err(e) = precheck(&g) {
+                return Err(reject(e, None));
+            }
+            if let Err(e) = reprojector.transform(&mut g, &crs) {
+                return Err(reject(e.to_string(), None));
+            }
+            match check_geometry(g.clone(), family) {
+                Checked::Rejected { reason } => Err(reject(reason, Some(g))),
+                Checked::Kept { geometry, repairs } => {
+                    let repaired = !repairs.is_empty() || !sf.repairs.is_empty();
+                    notes.extend(repairs);
+                    let mut f = Feature {
+                        geometry,
+                        attributes,
+                        provenance: prov.clone(),
+                    };
+                    if repaired {
+                        f.set("_repaired", Value::Bool(true));
+                    }
+                    Ok((f, notes))
+                }
+            }
+        })
+        .collect();
+    for r in results {
+        match r {
+            Ok((mut f, notes)) => {
+                if f.get("_repaired").is_some() {
+                    f.attributes.retain(|(n, _)| n != "_repaired");
+                    out.report.repaired += 1;
+                }
+                for n in notes {
+                    out.warnings
+                        .push(format!("{}: {n}", f.provenance.locator()));
+                }
+                out.kept.push(f);
+            }
+            Err(rej) => {
+                out.warnings.push(format!(
+                    "{}: rejected: {}",
+                    rej.provenance.locator(),
+                    rej.reason
+                ));
+                out.rejects.push(rej);
+            }
+        }
+    }
+    out.report.kept = out.kept.len();
+    out.report.rejected = out.rejects.len();
+
+    // Sanity: does the layer land where its commune is?
+    let extent = out
+        .kept
+        .iter()
+        .filter_map(|f| f.geometry.bounding_rect())
+        .reduce(|a, b| {
+            Rect::new(
+                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+            )
+        });
+    if let Some(e) = extent {
+        out.report.extent = Some([e.min().x, e.min().y, e.max().x, e.max().y]);
+        if let Some(msg) = misplaced(&e, outline, &crs, reprojector, commune, max_outline_m) {
+            out.report.overshoot = Some(msg.clone());
+            if delivery.accept_outside {
+                out.warnings.push(format!(
+                    "{} [{}]: {msg} (accepted: accept_outside = true)",
+                    delivery.path, layer.name
+                ));
+            } else {
+                out.error = Some(format!("[{}] {msg}", layer.name));
+            }
+        }
+    }
+    out
+}
+
+/// The message for a layer that lies outside its commune, or `None` when it is where expected.
+fn misplaced(
+    extent: &Rect<f64>,
+    outline: Option<&Geometry<f64>>,
+    crs: &CrsRef,
+    reprojector: &Reprojector,
+    commune: &Commune,
+    max_outline_overshoot_m: f64,
+) -> Option<String> {
+    // Areas of use are published to about 0.01°; allow a little more.
+    const MAX_AREA_OVERSHOOT_DEG: f64 = 0.05;
+    let likely = format!(
+        "the declared CRS ({crs}) is likely wrong; fix it with crs = \"EPSG:…\" in the manifest, or set accept_outside = true"
+    );
+    if let Some(o) = outline.and_then(|o| sanity::against_outline(extent, o, &commune.insee)) {
+        return (o.distance > max_outline_overshoot_m).then(|| {
+            format!(
+                "layer extends {:.0} {} beyond {}: {likely}",
+                o.distance, o.unit, o.reference
+            )
+        });
+    }
+    // No outline: compare with the CRS's area of use, in the source CRS's terms.
+    let back = Reprojector::new(crs.clone());
+    let src_extent = back.transform_bounds(reprojector.target(), *extent).ok()?;
+    match sanity::against_area_of_use(&src_extent, crs) {
+        Ok(Some(o)) if o.distance > MAX_AREA_OVERSHOOT_DEG => Some(format!(
+            "layer extends {:.2}{} beyond {}: {likely}",
+            o.distance, o.unit, o.reference
+        )),
+        _ => None,
+    }
+}
+
+/// Count of kept features per commune, for tests and summaries.
+pub fn kept_by_commune(themes: &BTreeMap<Theme, Vec<Feature>>) -> HashMap<(String, String), usize> {
+    let mut m = HashMap::new();
+    for (t, fs) in themes {
+        for f in fs {
+            *m.entry((t.name().to_string(), f.provenance.commune.clone()))
+                .or_insert(0) += 1;
+        }
+    }
+    m
+}

@@ -1,0 +1,127 @@
+//! The build report: JSON for machines, a short table for people.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct BuildReport {
+    pub tuilerie_version: String,
+    pub manifest: String,
+    pub commune_nouvelle: String,
+    pub working_crs: String,
+    /// `ok`, `ok_with_warnings` or `input_errors`.
+    pub status: String,
+    /// Set when NTF input was checked against IGN's grid.
+    pub ntf_grid: Option<NtfGridReport>,
+    pub deliveries: Vec<DeliveryReport>,
+    pub themes: BTreeMap<String, ThemeCount>,
+    pub outputs: Vec<OutputReport>,
+    /// Delivery-level errors that stopped the theme layers from being written.
+    pub errors: Vec<String>,
+    pub timings_ms: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NtfGridReport {
+    pub grid: String,
+    pub reference_error_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ThemeCount {
+    pub read: usize,
+    pub kept: usize,
+    pub rejected: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputReport {
+    pub theme: String,
+    pub path: String,
+    pub features: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DeliveryReport {
+    pub commune: String,
+    pub commune_nom: String,
+    pub path: String,
+    pub theme: String,
+    pub format: String,
+    pub layers: Vec<LayerReport>,
+    pub read: usize,
+    pub kept: usize,
+    pub repaired: usize,
+    pub rejected: usize,
+    /// Every warning, each naming its layer and feature.
+    pub warnings: Vec<String>,
+    pub errors: Vec<String>,
+    pub read_ms: u64,
+    pub process_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LayerReport {
+    pub name: String,
+    pub driver: String,
+    /// The CRS used (the manifest's override, else the file's).
+    pub crs: String,
+    /// How PROJ transforms it into the working CRS.
+    pub transformation: Vec<String>,
+    pub read: usize,
+    pub kept: usize,
+    pub repaired: usize,
+    pub rejected: usize,
+    /// [minx, miny, maxx, maxy] of the kept features, working CRS.
+    pub extent: Option<[f64; 4]>,
+    /// How far the extent reaches beyond the commune's outline or the CRS's area of use.
+    pub overshoot: Option<String>,
+}
+
+impl BuildReport {
+    /// `read = kept + rejected` for every delivery and layer.
+    pub fn reconciles(&self) -> bool {
+        self.deliveries.iter().all(|d| {
+            d.read == d.kept + d.rejected && d.layers.iter().all(|l| l.read == l.kept + l.rejected)
+        })
+    }
+
+    /// The short table printed on the terminal.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{:<7} {:<18} {:<12} {:<22} {:>7} {:>7} {:>8} {:>8} {:>8}",
+            "commune", "theme", "format", "CRS", "read", "kept", "repaired", "rejected", "time ms"
+        );
+        for d in &self.deliveries {
+            let crs = d.layers.first().map(|l| l.crs.as_str()).unwrap_or("-");
+            let _ = writeln!(
+                s,
+                "{:<7} {:<18} {:<12} {:<22} {:>7} {:>7} {:>8} {:>8} {:>8}",
+                d.commune,
+                d.theme,
+                d.format,
+                crs.chars().take(22).collect::<String>(),
+                d.read,
+                d.kept,
+                d.repaired,
+                d.rejected,
+                d.read_ms + d.process_ms
+            );
+        }
+        for (t, c) in &self.themes {
+            let _ = writeln!(
+                s,
+                "theme {t}: {} read = {} kept + {} rejected",
+                c.read, c.kept, c.rejected
+            );
+        }
+        for e in &self.errors {
+            let _ = writeln!(s, "error: {e}");
+        }
+        let _ = write!(s, "status: {}", self.status);
+        s
+    }
+}

@@ -1,0 +1,177 @@
+//! The `tuilerie` command line: a thin layer over the stage libraries.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tuilerie_model::{Manifest, ManifestError};
+
+/// Merge the GIS layers of communes fusing into a commune nouvelle, and serve them as tiles.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a manifest and its files without running anything; lists every problem.
+    Validate { manifest: PathBuf },
+    /// Show a file's layers: geometry type, CRS, feature count, extent, fields.
+    Inspect {
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ingest every delivery of a manifest into one layer per theme, in the working CRS.
+    Build {
+        manifest: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Write the theme layers even when a delivery failed.
+        #[arg(long)]
+        keep_going: bool,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// Exit codes: 0 success (possibly with repaired or rejected features, see the report),
+/// 2 input errors (manifest or delivery), 3 internal failure.
+const EXIT_INPUT: u8 = 2;
+const EXIT_INTERNAL: u8 = 3;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}
+
+fn load_manifest(path: &Path) -> Result<Result<Manifest, ManifestError>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read manifest {}", path.display()))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
+    Ok(Manifest::parse(&text, &base))
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Validate { manifest } => {
+            let m = match load_manifest(&manifest)? {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("{}: {e}", manifest.display());
+                    return Ok(EXIT_INPUT);
+                }
+            };
+            let problems = tuilerie_ingest::manifest_check::check_files(&m);
+            if problems.is_empty() {
+                let n = m.deliveries().count();
+                println!(
+                    "{}: valid ({} communes, {n} deliveries, themes: {})",
+                    manifest.display(),
+                    m.communes.len(),
+                    m.themes()
+                        .iter()
+                        .map(|t| t.name().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                Ok(0)
+            } else {
+                eprintln!("{}: {} problem(s):", manifest.display(), problems.len());
+                for p in problems {
+                    eprintln!("  - {p}");
+                }
+                Ok(EXIT_INPUT)
+            }
+        }
+        Command::Inspect { file, json } => {
+            let layers = match tuilerie_ingest::inspect::inspect(&file) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(EXIT_INPUT);
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&layers)?);
+            } else {
+                println!(
+                    "{} ({})",
+                    file.display(),
+                    tuilerie_ingest::Format::detect(&file).label()
+                );
+                for l in layers {
+                    println!("\nlayer {} [{}]", l.name, l.driver);
+                    println!("  geometry: {}", l.geometry_type);
+                    println!("  CRS:      {}", l.crs);
+                    println!("  features: {}", l.feature_count);
+                    if let Some([a, b, c, d]) = l.extent {
+                        println!("  extent:   ({a:.3}, {b:.3}) - ({c:.3}, {d:.3})");
+                    }
+                    println!("  fields:");
+                    for f in l.fields {
+                        println!("    {:<24} {}", f.name, f.kind);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Build {
+            manifest,
+            out,
+            keep_going,
+            quiet,
+        } => {
+            let m = match load_manifest(&manifest)? {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("{}: {e}", manifest.display());
+                    return Ok(EXIT_INPUT);
+                }
+            };
+            let options = tuilerie_pipeline::IngestOptions { quiet };
+            let report = match tuilerie_pipeline::build(&m, &out, &options, keep_going) {
+                Ok(r) => r,
+                Err(tuilerie_pipeline::BuildError::Reproject(e)) => {
+                    eprintln!("error: {e}");
+                    return Ok(EXIT_INPUT);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            println!("{}", report.table());
+            println!(
+                "wrote {} (report.json, rejects.fgb and one .fgb per theme)",
+                out.display()
+            );
+            Ok(if report.errors.is_empty() {
+                0
+            } else {
+                EXIT_INPUT
+            })
+        }
+    }
+}
