@@ -62,7 +62,40 @@ pub(crate) fn layer_crs<L: LayerAccess>(layer: &L) -> Option<CrsRef> {
             return Some(CrsRef::Epsg(c));
         }
     }
+    if let Some(c) = best_match(&srs) {
+        return Some(c);
+    }
     srs.to_wkt().ok().map(CrsRef::Definition)
+}
+
+/// The registered CRS that PROJ rates equivalent (confidence ≥ 90 %) to `srs`, e.g. EDIGEO's
+/// `RGF93 Lambert 93` is IGNF:LAMB93, i.e. EPSG:2154. Using the code lets the pipeline skip a
+/// no-op transformation and makes reports readable.
+fn best_match(srs: &gdal::spatial_ref::SpatialRef) -> Option<CrsRef> {
+    // SAFETY: OSRFindMatches returns an owned array of `n` SRS handles and `n` confidences,
+    // both freed here; authority strings are copied before the array is freed.
+    unsafe {
+        let mut n: std::os::raw::c_int = 0;
+        let mut conf: *mut std::os::raw::c_int = std::ptr::null_mut();
+        let arr = gdal_sys::OSRFindMatches(srs.to_c_hsrs(), std::ptr::null_mut(), &mut n, &mut conf);
+        let mut out = None;
+        if !arr.is_null() && n > 0 && !conf.is_null() && *conf >= 90 {
+            let m = *arr;
+            let auth = gdal_sys::OSRGetAuthorityName(m, std::ptr::null());
+            let code = gdal_sys::OSRGetAuthorityCode(m, std::ptr::null());
+            if !auth.is_null() && !code.is_null() {
+                let (a, c) = (CStr::from_ptr(auth).to_string_lossy(), CStr::from_ptr(code).to_string_lossy());
+                out = Some(CrsRef::parse(&format!("{a}:{c}")));
+            }
+        }
+        if !arr.is_null() {
+            gdal_sys::OSRFreeSRSArray(arr);
+        }
+        if !conf.is_null() {
+            gdal_sys::VSIFree(conf as *mut std::ffi::c_void);
+        }
+        out
+    }
 }
 
 pub(crate) fn field_infos<L: LayerAccess>(layer: &L) -> Vec<FieldInfo> {

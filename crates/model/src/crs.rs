@@ -23,12 +23,17 @@ impl CrsRef {
     /// assert_eq!(CrsRef::parse("urn:ogc:def:crs:EPSG::3857"), CrsRef::Epsg(3857));
     /// assert_eq!(CrsRef::parse("EPSG:2154"), CrsRef::Epsg(2154));
     /// assert_eq!(CrsRef::parse("urn:ogc:def:crs:OGC:1.3:CRS84"), CrsRef::Epsg(4326));
+    /// assert_eq!(CrsRef::parse("IGNF:LAMB93"), CrsRef::Epsg(2154));
+    /// assert_eq!(CrsRef::parse("IGNF:RGF93CC49"), CrsRef::Epsg(3949));
     /// ```
     pub fn parse(s: &str) -> CrsRef {
         let t = s.trim();
         let lower = t.to_ascii_lowercase();
         if lower.ends_with("crs84") {
             return CrsRef::Epsg(4326);
+        }
+        if let Some(code) = lower.strip_prefix("ignf:").and_then(ignf_to_epsg) {
+            return CrsRef::Epsg(code);
         }
         let code = lower
             .strip_prefix("epsg:")
@@ -82,6 +87,21 @@ impl CrsRef {
             }
         }
     }
+}
+
+/// IGNF registry codes of French CRSs that are the same CRS as an EPSG one (same datum,
+/// projection and parameters), as EDIGEO and IGN products name them.
+fn ignf_to_epsg(code: &str) -> Option<u32> {
+    Some(match code {
+        "lamb93" => 2154,
+        "rgf93g" => 4171,
+        "lambe" => 27572,
+        _ => {
+            // RGF93CC42 … RGF93CC50 → EPSG:3942 … 3950
+            let zone: u32 = code.strip_prefix("rgf93cc")?.parse().ok()?;
+            return (42..=50).contains(&zone).then_some(3900 + zone);
+        }
+    })
 }
 
 impl fmt::Display for CrsRef {
