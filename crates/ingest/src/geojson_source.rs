@@ -176,6 +176,13 @@ fn feature_from_object(mut obj: Map<String, Json>, index: u64) -> SourceFeature 
             attributes.push((k, json_value(v)));
         }
     }
+    // Like GDAL: a feature's `id` member is also an attribute when no property is named so
+    // (Etalab exports carry the parcel id only there).
+    if let Some(i) = &id {
+        if !attributes.iter().any(|(k, _)| k == "id") {
+            attributes.insert(0, ("id".to_string(), Value::Text(i.clone())));
+        }
+    }
     let mut repairs = Vec::new();
     let geometry = match obj.remove("geometry") {
         None | Some(Json::Null) => Err("no geometry (null)".to_string()),

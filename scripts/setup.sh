@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the system packages tuilerie builds and tests with, when they are missing.
+# Idempotent and quiet when everything is present. Debian 12 (root or sudo).
+set -euo pipefail
+
+# Build: GDAL 3.6 and PROJ 9.1 libraries with pkg-config files; IGN's NTF grid (proj-data).
+# Tests: the independent tools we check against (ogr2ogr/ogrinfo, cs2cs).
+packages=(pkg-config libgdal-dev gdal-bin libproj-dev proj-bin proj-data libsqlite3-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The NTF grid must be where PROJ looks: tuilerie refuses NTF input without it.
+if [ ! -e /usr/share/proj/ntf_r93.gsb ] && [ ! -e /usr/share/proj/fr_ign_ntf_r93.tif ]; then
+  echo "setup: warning: IGN's NTF grid (ntf_r93.gsb) is missing from /usr/share/proj; NTF input will be refused" >&2
+fi

@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use gdal::vector::LayerAccess;
+use std::path::{Path, PathBuf};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// `../shared/data`, or `None` (after saying the test is skipped) when it is absent.
+pub fn shared_data(test: &str) -> Option<PathBuf> {
+    let p = root().join("../shared/data");
+    if p.is_dir() {
+        Some(p.canonicalize().unwrap_or(p))
+    } else {
+        eprintln!("SKIP {test}: ../shared/data is absent");
+        None
+    }
+}
+
+pub fn load_manifest(path: &Path) -> tuilerie_model::Manifest {
+    let text = std::fs::read_to_string(path).unwrap();
+    tuilerie_model::Manifest::parse(&text, path.parent().unwrap()).unwrap()
+}
+
+/// Every feature of a vector file as GDAL reads it: (attribute value of `key`, geometry).
+pub fn gdal_features(path: &Path, key: &str, filter: Option<&str>) -> Vec<(String, geo::Geometry<f64>)> {
+    let ds = gdal::Dataset::open(path).unwrap_or_else(|e| panic!("GDAL cannot open {}: {e}", path.display()));
+    let mut layer = ds.layer(0).unwrap();
+    if let Some(f) = filter {
+        layer.set_attribute_filter(f).unwrap();
+    }
+    let idx = layer.defn().field_index(key).unwrap_or_else(|_| panic!("{} has no field {key}", path.display()));
+    layer
+        .features()
+        .map(|f| {
+            let k = f.field_as_string(idx).unwrap().unwrap_or_default();
+            let g = f.geometry().unwrap().to_geo().unwrap();
+            (k, g)
+        })
+        .collect()
+}
+
+/// Largest vertex-to-vertex distance between two geometries with the same structure, or
+/// `None` when their vertex counts differ.
+pub fn max_vertex_distance(a: &geo::Geometry<f64>, b: &geo::Geometry<f64>) -> Option<f64> {
+    use geo::CoordsIter;
+    let (ca, cb): (Vec<_>, Vec<_>) = (a.coords_iter().collect(), b.coords_iter().collect());
+    if ca.len() != cb.len() {
+        return None;
+    }
+    Some(ca.iter().zip(&cb).map(|(p, q)| ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()).fold(0.0, f64::max))
+}
+
+/// Run `ogr2ogr -t_srs EPSG:2154` on `src` into a GeoJSON in `dir`; returns its path.
+pub fn ogr2ogr_to_l93(src: &str, dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(format!("{name}.geojson"));
+    let status = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "-t_srs", "EPSG:2154", "-lco", "COORDINATE_PRECISION=6"])
+        .arg(&out)
+        .arg(src)
+        .args(extra)
+        .status()
+        .expect("ogr2ogr (gdal-bin) is installed by scripts/setup.sh");
+    assert!(status.success(), "ogr2ogr failed on {src}");
+    out
+}
