@@ -14,8 +14,11 @@ fn fixtures_build_reads_everything_and_agrees_with_ogr2ogr() {
     let report = build(&manifest, out.path(), &IngestOptions { quiet: true }, false).unwrap();
 
     // Every delivery read whole, nothing rejected, counts reconcile.
-    let counts: Vec<(String, usize, usize, usize)> =
-        report.deliveries.iter().map(|d| (d.commune.clone(), d.read, d.kept, d.rejected)).collect();
+    let counts: Vec<(String, usize, usize, usize)> = report
+        .deliveries
+        .iter()
+        .map(|d| (d.commune.clone(), d.read, d.kept, d.rejected))
+        .collect();
     assert_eq!(
         counts,
         vec![
@@ -27,11 +30,15 @@ fn fixtures_build_reads_everything_and_agrees_with_ogr2ogr() {
     );
     assert!(report.reconciles());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let grid = report.ntf_grid.as_ref().expect("Morangis is NTF: the grid was checked");
+    let grid = report
+        .ntf_grid
+        .as_ref()
+        .expect("Morangis is NTF: the grid was checked");
     assert!(grid.reference_error_m < 0.001, "{grid:?}");
 
     // The report is JSON a machine can read.
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["themes"]["parcelles"]["kept"], 2837);
 
     // GDAL reads the FlatGeobuf: count, CRS, provenance columns, complete parcel ids.
@@ -42,7 +49,10 @@ fn fixtures_build_reads_everything_and_agrees_with_ogr2ogr() {
     assert_eq!(layer.feature_count(), 2837);
     assert_eq!(layer.spatial_ref().unwrap().auth_code().unwrap(), 2154);
     let ours = common::gdal_features(&fgb, "id", None);
-    assert!(ours.iter().all(|(id, _)| id.len() == 14), "every parcel id is complete");
+    assert!(
+        ours.iter().all(|(id, _)| id.len() == 14),
+        "every parcel id is complete"
+    );
     for field in ["src_commune", "src_delivery", "src_layer", "src_id"] {
         assert!(layer.defn().field_index(field).is_ok(), "missing {field}");
     }
@@ -51,23 +61,61 @@ fn fixtures_build_reads_everything_and_agrees_with_ogr2ogr() {
     let tmp = tempfile::tempdir().unwrap();
     let fx = common::fixtures().join("essonne-fusion");
     let cases = [
-        ("91027", format!("/vsigzip/{}", fx.join("91027-athis-mons/cadastre-91027-parcelles.json.gz").display()), "id"),
-        ("91326", fx.join("91326-juvisy-sur-orge/PARCELLES.shp").display().to_string(), "IDU"),
-        ("91479", fx.join("91479-paray-vieille-poste/cadastre.gpkg").display().to_string(), "id_parcelle"),
-        ("91432", fx.join("91432-morangis/parcelles.fgb").display().to_string(), "idu"),
+        (
+            "91027",
+            format!(
+                "/vsigzip/{}",
+                fx.join("91027-athis-mons/cadastre-91027-parcelles.json.gz")
+                    .display()
+            ),
+            "id",
+        ),
+        (
+            "91326",
+            fx.join("91326-juvisy-sur-orge/PARCELLES.shp")
+                .display()
+                .to_string(),
+            "IDU",
+        ),
+        (
+            "91479",
+            fx.join("91479-paray-vieille-poste/cadastre.gpkg")
+                .display()
+                .to_string(),
+            "id_parcelle",
+        ),
+        (
+            "91432",
+            fx.join("91432-morangis/parcelles.fgb")
+                .display()
+                .to_string(),
+            "idu",
+        ),
     ];
     for (commune, src, key) in cases {
         let reference = common::ogr2ogr_to_l93(&src, tmp.path(), commune, &[]);
-        let theirs: HashMap<String, geo::Geometry<f64>> = common::gdal_features(&reference, key, None).into_iter().collect();
+        let theirs: HashMap<String, geo::Geometry<f64>> =
+            common::gdal_features(&reference, key, None)
+                .into_iter()
+                .collect();
         let mine = common::gdal_features(&fgb, "id", Some(&format!("src_commune = '{commune}'")));
         assert_eq!(mine.len(), theirs.len(), "{commune}");
         let mut worst = 0.0f64;
         for (id, g) in &mine {
-            let t = theirs.get(id).unwrap_or_else(|| panic!("{commune}: ogr2ogr has no parcel {id}"));
-            let d = common::max_vertex_distance(g, t).unwrap_or_else(|| panic!("{commune} {id}: vertex counts differ"));
+            let t = theirs
+                .get(id)
+                .unwrap_or_else(|| panic!("{commune}: ogr2ogr has no parcel {id}"));
+            let d = common::max_vertex_distance(g, t)
+                .unwrap_or_else(|| panic!("{commune} {id}: vertex counts differ"));
             worst = worst.max(d);
         }
-        assert!(worst < 0.01, "{commune}: worst vertex differs from ogr2ogr by {worst} m");
-        eprintln!("{commune}: {} parcels, worst vertex difference with ogr2ogr {worst:.2e} m", mine.len());
+        assert!(
+            worst < 0.01,
+            "{commune}: worst vertex differs from ogr2ogr by {worst} m"
+        );
+        eprintln!(
+            "{commune}: {} parcels, worst vertex difference with ogr2ogr {worst:.2e} m",
+            mine.len()
+        );
     }
 }

@@ -29,13 +29,21 @@ pub fn load_manifest(path: &Path) -> tuilerie_model::Manifest {
 }
 
 /// Every feature of a vector file as GDAL reads it: (attribute value of `key`, geometry).
-pub fn gdal_features(path: &Path, key: &str, filter: Option<&str>) -> Vec<(String, geo::Geometry<f64>)> {
-    let ds = gdal::Dataset::open(path).unwrap_or_else(|e| panic!("GDAL cannot open {}: {e}", path.display()));
+pub fn gdal_features(
+    path: &Path,
+    key: &str,
+    filter: Option<&str>,
+) -> Vec<(String, geo::Geometry<f64>)> {
+    let ds = gdal::Dataset::open(path)
+        .unwrap_or_else(|e| panic!("GDAL cannot open {}: {e}", path.display()));
     let mut layer = ds.layer(0).unwrap();
     if let Some(f) = filter {
         layer.set_attribute_filter(f).unwrap();
     }
-    let idx = layer.defn().field_index(key).unwrap_or_else(|_| panic!("{} has no field {key}", path.display()));
+    let idx = layer
+        .defn()
+        .field_index(key)
+        .unwrap_or_else(|_| panic!("{} has no field {key}", path.display()));
     layer
         .features()
         .map(|f| {
@@ -54,14 +62,26 @@ pub fn max_vertex_distance(a: &geo::Geometry<f64>, b: &geo::Geometry<f64>) -> Op
     if ca.len() != cb.len() {
         return None;
     }
-    Some(ca.iter().zip(&cb).map(|(p, q)| ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()).fold(0.0, f64::max))
+    Some(
+        ca.iter()
+            .zip(&cb)
+            .map(|(p, q)| ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt())
+            .fold(0.0, f64::max),
+    )
 }
 
 /// Run `ogr2ogr -t_srs EPSG:2154` on `src` into a GeoJSON in `dir`; returns its path.
 pub fn ogr2ogr_to_l93(src: &str, dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("{name}.geojson"));
     let status = std::process::Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "-t_srs", "EPSG:2154", "-lco", "COORDINATE_PRECISION=6"])
+        .args([
+            "-f",
+            "GeoJSON",
+            "-t_srs",
+            "EPSG:2154",
+            "-lco",
+            "COORDINATE_PRECISION=6",
+        ])
         .arg(&out)
         .arg(src)
         .args(extra)
@@ -69,4 +89,33 @@ pub fn ogr2ogr_to_l93(src: &str, dir: &Path, name: &str, extra: &[&str]) -> Path
         .expect("ogr2ogr (gdal-bin) is installed by scripts/setup.sh");
     assert!(status.success(), "ogr2ogr failed on {src}");
     out
+}
+
+/// Every feature of a vector file keyed by its FID, as GDAL reads it.
+pub fn gdal_features_by_fid(path: &Path) -> std::collections::HashMap<String, geo::Geometry<f64>> {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    layer
+        .features()
+        .map(|f| {
+            (
+                f.fid().unwrap_or(0).to_string(),
+                f.geometry().unwrap().to_geo().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Build a manifest into a temporary folder; returns the folder and the report.
+pub fn build(manifest: &Path) -> (tempfile::TempDir, tuilerie_pipeline::BuildReport) {
+    let m = load_manifest(manifest);
+    let out = tempfile::tempdir().unwrap();
+    let report = tuilerie_pipeline::build(
+        &m,
+        out.path(),
+        &tuilerie_pipeline::IngestOptions { quiet: true },
+        false,
+    )
+    .unwrap_or_else(|e| panic!("build {}: {e}", manifest.display()));
+    (out, report)
 }

@@ -77,14 +77,18 @@ fn best_match(srs: &gdal::spatial_ref::SpatialRef) -> Option<CrsRef> {
     unsafe {
         let mut n: std::os::raw::c_int = 0;
         let mut conf: *mut std::os::raw::c_int = std::ptr::null_mut();
-        let arr = gdal_sys::OSRFindMatches(srs.to_c_hsrs(), std::ptr::null_mut(), &mut n, &mut conf);
+        let arr =
+            gdal_sys::OSRFindMatches(srs.to_c_hsrs(), std::ptr::null_mut(), &mut n, &mut conf);
         let mut out = None;
         if !arr.is_null() && n > 0 && !conf.is_null() && *conf >= 90 {
             let m = *arr;
             let auth = gdal_sys::OSRGetAuthorityName(m, std::ptr::null());
             let code = gdal_sys::OSRGetAuthorityCode(m, std::ptr::null());
             if !auth.is_null() && !code.is_null() {
-                let (a, c) = (CStr::from_ptr(auth).to_string_lossy(), CStr::from_ptr(code).to_string_lossy());
+                let (a, c) = (
+                    CStr::from_ptr(auth).to_string_lossy(),
+                    CStr::from_ptr(code).to_string_lossy(),
+                );
                 out = Some(CrsRef::parse(&format!("{a}:{c}")));
             }
         }

@@ -96,7 +96,12 @@ impl BuildReport {
             "commune", "theme", "format", "CRS", "read", "kept", "repaired", "rejected", "time ms"
         );
         for d in &self.deliveries {
-            let crs = d.layers.iter().map(|l| l.crs.as_str()).find(|c| !c.is_empty()).unwrap_or("-");
+            let crs = d
+                .layers
+                .iter()
+                .map(|l| l.crs.as_str())
+                .find(|c| !c.is_empty())
+                .unwrap_or("-");
             let _ = writeln!(
                 s,
                 "{:<7} {:<18} {:<12} {:<22} {:>7} {:>7} {:>8} {:>8} {:>8}",

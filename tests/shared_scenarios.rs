@@ -1,0 +1,191 @@
+//! The acceptance scenarios of ../shared/data: every delivery read whole, nothing rejected, and
+//! coordinates that agree with `ogr2ogr -t_srs EPSG:2154` within 1 cm. Skipped, saying so,
+//! when ../shared is absent.
+
+mod common;
+
+use std::collections::HashMap;
+
+fn counts(report: &tuilerie_pipeline::BuildReport) -> Vec<(String, usize, usize)> {
+    report
+        .deliveries
+        .iter()
+        .map(|d| (d.commune.clone(), d.read, d.rejected))
+        .collect()
+}
+
+#[test]
+fn essonne_fusion_reads_all_four_deliveries() {
+    let Some(shared) = common::shared_data("essonne_fusion_reads_all_four_deliveries") else {
+        return;
+    };
+    let (out, report) = common::build(&common::root().join("examples/essonne-fusion.toml"));
+    assert_eq!(
+        counts(&report),
+        vec![
+            ("91027".into(), 6759, 0),
+            ("91326".into(), 2904, 0),
+            ("91479".into(), 2857, 0),
+            ("91432".into(), 5166, 0)
+        ]
+    );
+    assert!(
+        report.reconciles() && report.errors.is_empty(),
+        "{:?}",
+        report.errors
+    );
+
+    let fgb = out.path().join("parcelles.fgb");
+    let sc = shared.join("scenarios/essonne-fusion");
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "91027",
+            format!(
+                "/vsigzip/{}",
+                sc.join("91027-athis-mons/cadastre-91027-parcelles.json.gz")
+                    .display()
+            ),
+            "id",
+        ),
+        (
+            "91326",
+            sc.join("91326-juvisy-sur-orge/PARCELLES.shp")
+                .display()
+                .to_string(),
+            "IDU",
+        ),
+        (
+            "91479",
+            sc.join("91479-paray-vieille-poste/cadastre.gpkg")
+                .display()
+                .to_string(),
+            "id_parcelle",
+        ),
+        (
+            "91432",
+            sc.join("91432-morangis/parcelles.fgb")
+                .display()
+                .to_string(),
+            "idu",
+        ),
+    ];
+    for (commune, src, key) in cases {
+        let reference = common::ogr2ogr_to_l93(&src, tmp.path(), commune, &[]);
+        let theirs: HashMap<String, geo::Geometry<f64>> =
+            common::gdal_features(&reference, key, None)
+                .into_iter()
+                .collect();
+        let mine = common::gdal_features(&fgb, "id", Some(&format!("src_commune = '{commune}'")));
+        assert_eq!(
+            mine.len(),
+            theirs.len(),
+            "{commune}: parcel ids are unique within a delivery"
+        );
+        let worst = mine
+            .iter()
+            .map(|(id, g)| common::max_vertex_distance(g, &theirs[id]).unwrap_or(f64::INFINITY))
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 0.01,
+            "{commune}: worst vertex differs from ogr2ogr by {worst} m"
+        );
+        eprintln!(
+            "{commune}: {} parcels, worst vertex difference with ogr2ogr {worst:.2e} m",
+            mine.len()
+        );
+    }
+}
+
+#[test]
+fn lille_voirie_reads_all_three_deliveries() {
+    let Some(shared) = common::shared_data("lille_voirie_reads_all_three_deliveries") else {
+        return;
+    };
+    let (out, report) = common::build(&common::root().join("examples/lille-voirie.toml"));
+    assert_eq!(
+        counts(&report),
+        vec![
+            ("59350".into(), 1395, 0),
+            ("59328".into(), 78, 0),
+            ("59527".into(), 73, 0)
+        ]
+    );
+    assert!(
+        report.reconciles() && report.errors.is_empty(),
+        "{:?}",
+        report.errors
+    );
+
+    let fgb = out.path().join("voirie.fgb");
+    let sc = shared.join("scenarios/lille-voirie");
+    let tmp = tempfile::tempdir().unwrap();
+    for (commune, src) in [
+        ("59350", sc.join("59350-lille/voirie.geojson")),
+        ("59328", sc.join("59328-lambersart/TRONCON_VOIE.shp")),
+        (
+            "59527",
+            sc.join("59527-saint-andre-lez-lille/voirie.geojson"),
+        ),
+    ] {
+        let reference = common::ogr2ogr_to_l93(
+            &src.display().to_string(),
+            tmp.path(),
+            commune,
+            &["-preserve_fid"],
+        );
+        let theirs = common::gdal_features_by_fid(&reference);
+        let mine =
+            common::gdal_features(&fgb, "src_id", Some(&format!("src_commune = '{commune}'")));
+        assert_eq!(mine.len(), theirs.len(), "{commune}");
+        let worst = mine
+            .iter()
+            .map(|(id, g)| common::max_vertex_distance(g, &theirs[id]).unwrap_or(f64::INFINITY))
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 0.01,
+            "{commune}: worst vertex differs from ogr2ogr by {worst} m"
+        );
+        eprintln!(
+            "{commune}: {} roads, worst vertex difference with ogr2ogr {worst:.2e} m",
+            mine.len()
+        );
+    }
+}
+
+#[test]
+fn luxiol_reads_all_eight_edigeo_sheets() {
+    let Some(_) = common::shared_data("luxiol_reads_all_eight_edigeo_sheets") else {
+        return;
+    };
+    let (out, report) = common::build(&common::root().join("examples/luxiol-edigeo.toml"));
+    let by_theme: HashMap<&str, (usize, usize, usize)> = report
+        .deliveries
+        .iter()
+        .map(|d| (d.theme.as_str(), (d.layers.len(), d.read, d.rejected)))
+        .collect();
+    // SOURCES.md: PARCELLE 14/142/68/78/22/61/80/46 = 511 over the 8 sheets.
+    assert_eq!(by_theme["parcelles"], (8, 511, 0));
+    let parcel_layers: Vec<usize> = report.deliveries[0].layers.iter().map(|l| l.read).collect();
+    assert_eq!(parcel_layers, vec![14, 142, 68, 78, 22, 61, 80, 46]);
+    // Every sheet repeats the commune and its section objects (the merge stage dedups them).
+    assert_eq!(by_theme["communes"], (8, 8, 0));
+    assert_eq!(by_theme["sections"], (8, 8, 0));
+    assert_eq!(by_theme["batiments"], (8, 252, 0));
+    assert!(
+        report.reconciles() && report.errors.is_empty(),
+        "{:?}",
+        report.errors
+    );
+    // EDIGEO sheets are Lambert-93 already: ids complete, coordinates untouched.
+    let parcels = common::gdal_features(&out.path().join("parcelles.fgb"), "id", None);
+    assert_eq!(parcels.len(), 511);
+    assert!(parcels
+        .iter()
+        .all(|(id, _)| id.starts_with("25354") && id.len() == 14));
+    assert_eq!(report.deliveries[0].layers[0].crs, "EPSG:2154");
+    assert_eq!(
+        report.deliveries[0].layers[0].extent.map(|e| e[0]),
+        Some(950_797.97)
+    );
+}
