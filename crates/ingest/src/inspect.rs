@@ -50,9 +50,8 @@ fn summarise(path: &Path) -> Result<Vec<LayerSummary>, IngestError> {
             .map(|c| c.label())
             .unwrap_or_else(|| "none".into());
         let extent = layer
-            .try_get_extent()
+            .get_extent()
             .ok()
-            .flatten()
             .map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY]);
         // Drivers that cannot count cheaply (OSM) say -1: count by reading.
         let feature_count = match layer.try_feature_count() {
