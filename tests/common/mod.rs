@@ -119,3 +119,14 @@ pub fn build(manifest: &Path) -> (tempfile::TempDir, tuilerie_pipeline::BuildRep
     .unwrap_or_else(|e| panic!("build {}: {e}", manifest.display()));
     (out, report)
 }
+
+/// The values of one text field over every feature of a vector file, as GDAL reads them.
+pub fn gdal_strings(path: &Path, field: &str) -> Vec<String> {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    let idx = layer.defn().field_index(field).unwrap();
+    layer
+        .features()
+        .map(|f| f.field_as_string(idx).unwrap().unwrap_or_default())
+        .collect()
+}

@@ -99,11 +99,11 @@ fn layer_geometry_type<'a>(geoms: impl Iterator<Item = &'a Geometry<f64>>) -> Ge
     t.unwrap_or(GeometryType::Unknown)
 }
 
-fn options(crs: &CrsRef, wkt: &str) -> FgbWriterOptions<'static> {
-    let _ = wkt;
+fn options(crs: &CrsRef) -> FgbWriterOptions<'static> {
     FgbWriterOptions {
         write_index: true,
-        detect_type: true,
+        // The type is computed from all features (layer_geometry_type), not guessed from the first.
+        detect_type: false,
         promote_to_multi: true,
         crs: match crs {
             CrsRef::Epsg(c) => FgbCrs {
@@ -145,9 +145,14 @@ fn write_table(
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let gtype = layer_geometry_type(table.rows.iter().filter_map(|(g, _)| *g));
+    // A feature without geometry is written as an empty collection, so the layer is then mixed.
+    let gtype = if table.rows.iter().any(|(g, _)| g.is_none()) {
+        GeometryType::Unknown
+    } else {
+        layer_geometry_type(table.rows.iter().filter_map(|(g, _)| *g))
+    };
     let mut fgb =
-        FgbWriter::create_with_options(layer_name, gtype, options(crs, "")).map_err(|e| err(&e))?;
+        FgbWriter::create_with_options(layer_name, gtype, options(crs)).map_err(|e| err(&e))?;
     for (n, t) in table.names.iter().zip(&table.types) {
         fgb.add_column(n, *t, |_, c| c.nullable = true);
     }

@@ -1,0 +1,354 @@
+//! Bad input gets a clear error or warning naming the file, layer and feature; nothing is lost
+//! (read = kept + rejected); nothing panics.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tuilerie_model::Manifest;
+use tuilerie_pipeline::{build, BuildReport, IngestOptions};
+
+const HEAD: &str = r#"
+[commune_nouvelle]
+insee = "91027"
+nom = "Test"
+"#;
+
+fn fixture(rel: &str) -> String {
+    common::fixtures()
+        .join("essonne-fusion")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn run(dir: &Path, body: &str) -> (BuildReport, PathBuf) {
+    let text = format!("{HEAD}\n{body}");
+    let m = Manifest::parse(&text, dir).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let report = build(&m, &out, &IngestOptions { quiet: true }, false).unwrap();
+    (report, out)
+}
+
+fn delivery(path: &str, extra: &str) -> String {
+    format!(
+        "[[communes]]\ninsee = \"91326\"\nnom = \"Juvisy-sur-Orge\"\n[[communes.deliveries]]\npath = \"{path}\"\ntheme = \"parcelles\"\n{extra}\n"
+    )
+}
+
+fn tuilerie(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn feature(id: &str, geometry: &str) -> String {
+    format!(
+        r#"{{"type":"Feature","id":"{id}","properties":{{"id":"91326000AB00{:02}"}},"geometry":{geometry}}}"#,
+        id.len()
+    )
+}
+
+#[test]
+fn corrupt_geometries_are_repaired_or_rejected_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let sq =
+        "[[2.3800,48.7100],[2.3810,48.7100],[2.3810,48.7110],[2.3800,48.7110],[2.3800,48.7100]]";
+    let lines = [
+        feature("p-ok", &format!(r#"{{"type":"Polygon","coordinates":[{sq}]}}"#)),
+        feature("p-open", r#"{"type":"Polygon","coordinates":[[[2.3800,48.7100],[2.3810,48.7100],[2.3810,48.7110],[2.3800,48.7110]]]}"#),
+        feature("p-bowtie", r#"{"type":"Polygon","coordinates":[[[2.3800,48.7100],[2.3810,48.7110],[2.3810,48.7100],[2.3800,48.7110],[2.3800,48.7100]]]}"#),
+        feature("p-empty", r#"{"type":"Polygon","coordinates":[]}"#),
+        feature("p-null", "null"),
+        feature("p-point", r#"{"type":"Point","coordinates":[2.3805,48.7105]}"#),
+        feature("p-flat", r#"{"type":"Polygon","coordinates":[[[2.3800,48.7100],[2.3810,48.7110],[2.3800,48.7100],[2.3810,48.7110],[2.3800,48.7100]]]}"#),
+        r#"{"type":"Feature","id":"p-huge","properties":{},"geometry":{"type":"Point","coordinates":[1e400,2]}}"#.to_string(),
+    ];
+    std::fs::write(dir.path().join("bad.geojsonl"), lines.join("\n")).unwrap();
+    let (report, out) = run(dir.path(), &delivery("bad.geojsonl", ""));
+    let d = &report.deliveries[0];
+    assert_eq!(
+        (d.read, d.kept, d.repaired, d.rejected),
+        (8, 3, 2, 5),
+        "{:#?}",
+        d.warnings
+    );
+    assert!(report.reconciles());
+    let said = |needle: &str, what: &str| {
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("bad.geojsonl [bad] feature")
+                    && w.contains(needle)
+                    && w.contains(what)),
+            "no warning for {needle} ({what}) in {:#?}",
+            d.warnings
+        )
+    };
+    said("p-open", "not closed");
+    said("p-bowtie", "self-intersection");
+    said("p-empty", "rejected: empty geometry");
+    said("p-null", "rejected: no geometry");
+    said("p-point", "rejected: Point in a layer of polygons");
+    said("p-flat", "and MakeValid left nothing");
+    said("feature 7", "rejected: line 8: invalid JSON");
+
+    // The rejects layer holds them, with their reasons, readable by GDAL.
+    let reasons = common::gdal_strings(&out.join("rejects.fgb"), "reason");
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    // The kept ones are in the theme layer.
+    assert_eq!(
+        common::gdal_features(&out.join("parcelles.fgb"), "src_id", None).len(),
+        3
+    );
+}
+
+#[test]
+fn nan_coordinates_in_a_shapefile_are_rejected() {
+    use gdal::vector::{Geometry, LayerAccess, LayerOptions};
+    let _ = <gdal::vector::Layer as LayerAccess>::name;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nan.shp");
+    {
+        let driver = gdal::DriverManager::get_driver_by_name("ESRI Shapefile").unwrap();
+        let mut ds = driver.create_vector_only(&path).unwrap();
+        let srs = gdal::spatial_ref::SpatialRef::from_epsg(2154).unwrap();
+        let mut layer = ds
+            .create_layer(LayerOptions {
+                name: "nan",
+                srs: Some(&srs),
+                ty: gdal_sys::OGRwkbGeometryType::wkbPolygon,
+                options: None,
+            })
+            .unwrap();
+        for wkt in [
+            "POLYGON ((652600 6843000,652610 6843000,652610 6843010,652600 6843000))",
+            "POLYGON ((652600 6843000,652611.25 6843000,652610 6843010,652600 6843000))",
+        ] {
+            layer
+                .create_feature(Geometry::from_wkt(wkt).unwrap())
+                .unwrap();
+        }
+    }
+    // GDAL refuses to write NaN; patch it into the second polygon's marker coordinate.
+    let mut shp = std::fs::read(&path).unwrap();
+    let marker = 652611.25f64.to_le_bytes();
+    // The last occurrence is the vertex (the first ones are the file's and the record's bbox).
+    let at = shp
+        .windows(8)
+        .rposition(|w| w == marker)
+        .expect("marker coordinate");
+    shp[at..at + 8].copy_from_slice(&f64::NAN.to_le_bytes());
+    std::fs::write(&path, shp).unwrap();
+    let (report, _) = run(dir.path(), &delivery("nan.shp", ""));
+    let d = &report.deliveries[0];
+    assert_eq!((d.read, d.kept, d.rejected), (2, 1, 1));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("nan.shp [nan] feature 1: rejected: non-finite coordinate")),
+        "{:#?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn validate_names_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Shapefile without its .prj: no CRS.
+    for ext in ["shp", "shx", "dbf", "cpg"] {
+        std::fs::copy(
+            fixture(&format!("91326-juvisy-sur-orge/PARCELLES.{ext}")),
+            dir.path().join(format!("noprj.{ext}")),
+        )
+        .unwrap();
+    }
+    let manifest = format!(
+        "{HEAD}\n[[communes]]\ninsee = \"91326\"\nnom = \"J\"\n\
+         [[communes.deliveries]]\npath = \"missing.shp\"\ntheme = \"parcelles\"\n\
+         [[communes.deliveries]]\npath = \"noprj.shp\"\ntheme = \"parcelles\"\n\
+         [[communes.deliveries]]\npath = \"{}\"\ntheme = \"parcelles\"\nmapping = {{ IDPAR = \"id\" }}\n",
+        fixture("91326-juvisy-sur-orge/PARCELLES.shp")
+    );
+    let mpath = dir.path().join("m.toml");
+    std::fs::write(&mpath, manifest).unwrap();
+    let (code, _, err) = tuilerie(&["validate", mpath.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(err.contains("missing.shp: file not found"), "{err}");
+    assert!(
+        err.contains("noprj.shp).crs: layer noprj declares no CRS"),
+        "{err}"
+    );
+    assert!(
+        err.contains("mapping from field \"IDPAR\", which the layer does not have"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failed_delivery_stops_the_layers_but_not_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "")
+        + &delivery("gone.geojson", "").replace(
+            "[[communes]]\ninsee = \"91326\"",
+            "[[communes]]\ninsee = \"91479\"",
+        );
+    let mpath = dir.path().join("m.toml");
+    std::fs::write(&mpath, format!("{HEAD}\n{body}")).unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, _) = tuilerie(&[
+        "build",
+        "-q",
+        mpath.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stdout.contains("gone.geojson: file not found"), "{stdout}");
+    assert!(out.join("report.json").exists() && out.join("rejects.fgb").exists());
+    assert!(
+        !out.join("parcelles.fgb").exists(),
+        "a partial layer must not pass for a complete one"
+    );
+    // --keep-going writes what could be read.
+    let (code, _, _) = tuilerie(&[
+        "build",
+        "-q",
+        "--keep-going",
+        mpath.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        common::gdal_features(&out.join("parcelles.fgb"), "id", None).len(),
+        567
+    );
+}
+
+#[test]
+fn a_wrong_declared_crs_is_caught_by_the_outline_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let outlines = format!(
+        "[outlines]\npath = \"{}\"\nkey = \"insee\"\n",
+        fixture("communes-2018.geojson")
+    );
+    let shp = fixture("91326-juvisy-sur-orge/PARCELLES.shp");
+    let (report, _) = run(
+        dir.path(),
+        &format!("{outlines}{}", delivery(&shp, "crs = \"EPSG:3946\"")),
+    );
+    let e = report.errors.join("\n");
+    assert!(
+        e.contains("[PARCELLES] layer extends")
+            && e.contains("beyond the outline of commune 91326"),
+        "{e}"
+    );
+    assert!(
+        e.contains("the declared CRS (EPSG:3946) is likely wrong"),
+        "{e}"
+    );
+    let km: f64 = e
+        .split("extends ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        km > 100_000.0,
+        "CC46 read as Lambert-93 lands hundreds of km away ({km} m)"
+    );
+
+    // Without outlines, the CRS's area of use catches it too.
+    let (report, _) = run(dir.path(), &delivery(&shp, "crs = \"EPSG:3946\""));
+    assert!(
+        report
+            .errors
+            .join("\n")
+            .contains("beyond the area of use of EPSG:3946"),
+        "{:?}",
+        report.errors
+    );
+
+    // accept_outside turns the error into a warning.
+    let (report, _) = run(
+        dir.path(),
+        &format!(
+            "{outlines}{}",
+            delivery(&shp, "crs = \"EPSG:3946\"\naccept_outside = true")
+        ),
+    );
+    assert!(report.errors.is_empty());
+    assert!(report.deliveries[0]
+        .warnings
+        .iter()
+        .any(|w| w.contains("accepted: accept_outside = true")));
+}
+
+#[test]
+fn an_unknown_crs_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, _) = run(
+        dir.path(),
+        &delivery(
+            &fixture("91326-juvisy-sur-orge/PARCELLES.shp"),
+            "crs = \"EPSG:999999\"",
+        ),
+    );
+    let d = &report.deliveries[0];
+    assert_eq!(
+        (d.read, d.kept, d.rejected),
+        (567, 0, 567),
+        "nothing lost: all rejected with the reason"
+    );
+    assert!(
+        report.errors.join("\n").contains("EPSG:999999"),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[test]
+fn non_utf8_text_is_decoded_as_latin1_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let shp = dir.path().join("latin.shp");
+    let st = Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile", "-lco", "ENCODING=ISO-8859-1", "-dialect", "SQLite", "-sql"])
+        .arg("SELECT IDU, SECTION, NUMERO, 'Allée des Châtaigniers' AS nom, geometry FROM PARCELLES LIMIT 3")
+        .arg(&shp)
+        .arg(fixture("91326-juvisy-sur-orge/PARCELLES.shp"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Drop the encoding declarations: no .cpg, no DBF language driver id.
+    let _ = std::fs::remove_file(dir.path().join("latin.cpg"));
+    let dbf = dir.path().join("latin.dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap();
+    bytes[29] = 0;
+    std::fs::write(&dbf, bytes).unwrap();
+    let (report, out) = run(
+        dir.path(),
+        &delivery("latin.shp", "mapping = { IDU = \"id\" }"),
+    );
+    let d = &report.deliveries[0];
+    assert_eq!(d.kept, 3);
+    assert!(
+        d.warnings.iter().any(|w| w.contains(
+            "latin.shp [latin] feature 0: field nom: text is not UTF-8; decoded as ISO-8859-1"
+        )),
+        "{:#?}",
+        d.warnings
+    );
+    let nom = common::gdal_strings(&out.join("parcelles.fgb"), "nom");
+    assert!(nom.iter().all(|n| n == "Allée des Châtaigniers"), "{nom:?}");
+}
