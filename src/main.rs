@@ -164,7 +164,7 @@ fn run(cli: Cli) -> Result<u8> {
             };
             println!("{}", report.table());
             println!(
-                "wrote {} (report.json, rejects.fgb and one .fgb per theme)",
+                "wrote {} (report.json, rejects.gpkg and one .fgb per theme)",
                 out.display()
             );
             Ok(if report.errors.is_empty() {

@@ -100,7 +100,7 @@ fn corrupt_geometries_are_repaired_or_rejected_with_reasons() {
     said("feature 7", "rejected: line 8: invalid JSON");
 
     // The rejects layer holds them, with their reasons, readable by GDAL.
-    let reasons = common::gdal_strings(&out.join("rejects.fgb"), "reason");
+    let reasons = common::gdal_strings(&out.join("rejects.gpkg"), "reason");
     assert_eq!(reasons.len(), 5, "{reasons:?}");
     // The kept ones are in the theme layer.
     assert_eq!(
@@ -212,7 +212,7 @@ fn a_failed_delivery_stops_the_layers_but_not_the_report() {
     ]);
     assert_eq!(code, 2);
     assert!(stdout.contains("gone.geojson: file not found"), "{stdout}");
-    assert!(out.join("report.json").exists() && out.join("rejects.fgb").exists());
+    assert!(out.join("report.json").exists() && out.join("rejects.gpkg").exists());
     assert!(
         !out.join("parcelles.fgb").exists(),
         "a partial layer must not pass for a complete one"

@@ -1,7 +1,7 @@
 //! The ingest stage over a whole manifest: read, map, check, reproject; in parallel.
 
 use crate::progress::Progress;
-use crate::report::{BuildReport, DeliveryReport, LayerReport, NtfGridReport, ThemeCount};
+use crate::report::{BuildReport, DeliveryReport, LayerReport, NtfGridReport};
 use crate::{outlines, BuildError};
 use geo::{BoundingRect, Geometry, Rect};
 use rayon::prelude::*;
@@ -38,6 +38,16 @@ pub struct Ingested {
     pub themes: BTreeMap<Theme, Vec<Feature>>,
     pub rejects: Vec<Reject>,
     pub report: BuildReport,
+}
+
+/// What happened to one feature.
+enum Outcome {
+    Kept {
+        feature: Feature,
+        notes: Vec<String>,
+        repaired: bool,
+    },
+    Rejected(Reject),
 }
 
 struct LayerOutcome {
@@ -163,7 +173,7 @@ pub fn ingest_manifest(
         let tc = report
             .themes
             .entry(delivery.theme.name().to_string())
-            .or_insert_with(ThemeCount::default);
+            .or_default();
         tc.read += dr.read;
         tc.kept += dr.kept;
         tc.rejected += dr.rejected;
@@ -276,7 +286,7 @@ fn process_layer(
         }
     };
     let family = delivery.theme.geometry_family();
-    let results: Vec<Result<(Feature, Vec<String>), Reject>> = layer
+    let results: Vec<Outcome> = layer
         .features
         .into_par_iter()
         .map(|sf| {
@@ -292,46 +302,50 @@ fn process_layer(
             };
             let mut g = match sf.geometry.clone() {
                 Ok(g) => g,
-                Err(e) => return Err(reject(e, None)),
+                Err(e) => return Outcome::Rejected(reject(e, None)),
             };
             if let Err(e) = precheck(&g) {
-                return Err(reject(e, None));
+                return Outcome::Rejected(reject(e, None));
             }
             if let Err(e) = reprojector.transform(&mut g, &crs) {
-                return Err(reject(e.to_string(), None));
+                return Outcome::Rejected(reject(e.to_string(), None));
             }
             match check_geometry(g.clone(), family) {
-                Checked::Rejected { reason } => Err(reject(reason, Some(g))),
+                Checked::Rejected { reason } => Outcome::Rejected(reject(reason, Some(g))),
                 Checked::Kept { geometry, repairs } => {
                     let repaired = !repairs.is_empty() || !sf.repairs.is_empty();
                     notes.extend(repairs);
-                    let mut f = Feature {
+                    let feature = Feature {
                         geometry,
                         attributes,
                         provenance: prov.clone(),
                     };
-                    if repaired {
-                        f.set("_repaired", Value::Bool(true));
+                    Outcome::Kept {
+                        feature,
+                        notes,
+                        repaired,
                     }
-                    Ok((f, notes))
                 }
             }
         })
         .collect();
     for r in results {
         match r {
-            Ok((mut f, notes)) => {
-                if f.get("_repaired").is_some() {
-                    f.attributes.retain(|(n, _)| n != "_repaired");
+            Outcome::Kept {
+                feature,
+                notes,
+                repaired,
+            } => {
+                if repaired {
                     out.report.repaired += 1;
                 }
                 for n in notes {
                     out.warnings
-                        .push(format!("{}: {n}", f.provenance.locator()));
+                        .push(format!("{}: {n}", feature.provenance.locator()));
                 }
-                out.kept.push(f);
+                out.kept.push(feature);
             }
-            Err(rej) => {
+            Outcome::Rejected(rej) => {
                 out.warnings.push(format!(
                     "{}: rejected: {}",
                     rej.provenance.locator(),

@@ -59,7 +59,7 @@ pub fn build(
             });
         }
     }
-    let rejects_path = out.join("rejects.fgb");
+    let rejects_path = out.join("rejects.gpkg");
     write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;
     report.outputs.push(report::OutputReport {
         theme: "rejects".into(),

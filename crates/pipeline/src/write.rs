@@ -132,7 +132,7 @@ impl geozero::GeozeroGeometry for GeomRef<'_> {
 struct Table<'a> {
     names: Vec<String>,
     types: Vec<ColumnType>,
-    rows: Vec<(Option<&'a Geometry<f64>>, Vec<Option<&'a Value>>)>,
+    rows: Vec<(&'a Geometry<f64>, Vec<Option<&'a Value>>)>,
 }
 
 fn write_table(
@@ -145,20 +145,13 @@ fn write_table(
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    // A feature without geometry is written as an empty collection, so the layer is then mixed.
-    let gtype = if table.rows.iter().any(|(g, _)| g.is_none()) {
-        GeometryType::Unknown
-    } else {
-        layer_geometry_type(table.rows.iter().filter_map(|(g, _)| *g))
-    };
+    let gtype = layer_geometry_type(table.rows.iter().map(|(g, _)| *g));
     let mut fgb =
         FgbWriter::create_with_options(layer_name, gtype, options(crs)).map_err(|e| err(&e))?;
     for (n, t) in table.names.iter().zip(&table.types) {
         fgb.add_column(n, *t, |_, c| c.nullable = true);
     }
-    let empty = Geometry::GeometryCollection(geo::GeometryCollection(vec![]));
-    for (g, values) in &table.rows {
-        let geom = g.unwrap_or(&empty);
+    for (geom, values) in &table.rows {
         fgb.add_feature_geom(GeomRef(geom), |fw| {
             use geozero::PropertyProcessor;
             for (i, v) in values.iter().enumerate() {
@@ -220,21 +213,47 @@ pub fn write_theme(
                     None => f.get(n),
                 })
                 .collect();
-            (Some(&f.geometry), vals)
+            (&f.geometry, vals)
         })
         .collect();
     write_table(path, theme.name(), Table { names, types, rows }, crs)
 }
 
 /// Write the rejects: theme, reason, provenance, and the source attributes as JSON.
+///
+/// A reject may have no usable geometry at all, and FlatGeobuf readers (GDAL's included) do
+/// not take features without one, so the rejects go to a GeoPackage, through GDAL: it stores
+/// null geometries and opens in QGIS as is.
 pub fn write_rejects(path: &Path, rejects: &[Reject], crs: &CrsRef) -> Result<(), BuildError> {
-    let mut names = vec!["theme".to_string(), "reason".to_string()];
-    names.extend(PROVENANCE_FIELDS.iter().map(|s| s.to_string()));
-    names.push("attributes".into());
-    let types = vec![ColumnType::String; names.len()];
-    let values: Vec<Vec<Value>> = rejects
-        .iter()
-        .map(|r| {
+    use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, ToGdal};
+    let err = |e: &dyn std::fmt::Display| BuildError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let tmp = path.with_extension("tmp.gpkg");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let driver = gdal::DriverManager::get_driver_by_name("GPKG").map_err(|e| err(&e))?;
+        let mut ds = driver.create_vector_only(&tmp).map_err(|e| err(&e))?;
+        let srs = gdal::spatial_ref::SpatialRef::from_definition(&crs.proj_definition())
+            .map_err(|e| err(&e))?;
+        let layer = ds
+            .create_layer(LayerOptions {
+                name: "rejects",
+                srs: Some(&srs),
+                ty: gdal_sys::OGRwkbGeometryType::wkbUnknown,
+                options: None,
+            })
+            .map_err(|e| err(&e))?;
+        let mut names = vec!["theme", "reason"];
+        names.extend(PROVENANCE_FIELDS);
+        names.push("attributes");
+        for n in &names {
+            FieldDefn::new(n, gdal_sys::OGRFieldType::OFTString)
+                .and_then(|f| f.add_to_layer(&layer))
+                .map_err(|e| err(&e))?;
+        }
+        for r in rejects {
             let attrs: serde_json::Map<String, serde_json::Value> = r
                 .attributes
                 .iter()
@@ -247,16 +266,23 @@ pub fn write_rejects(path: &Path, rejects: &[Reject], crs: &CrsRef) -> Result<()
                     )
                 })
                 .collect();
-            let mut v = vec![Value::Text(r.theme.clone()), Value::Text(r.reason.clone())];
-            v.extend(r.provenance.values().map(|s| Value::Text(s.to_string())));
-            v.push(Value::Text(serde_json::Value::Object(attrs).to_string()));
-            v
-        })
-        .collect();
-    let rows = rejects
-        .iter()
-        .zip(&values)
-        .map(|(r, v)| (r.geometry.as_ref(), v.iter().map(Some).collect()))
-        .collect();
-    write_table(path, "rejects", Table { names, types, rows }, crs)
+            let attrs = serde_json::Value::Object(attrs).to_string();
+            let mut values = vec![r.theme.as_str(), r.reason.as_str()];
+            values.extend(r.provenance.values());
+            values.push(&attrs);
+            let mut f = gdal::vector::Feature::new(layer.defn()).map_err(|e| err(&e))?;
+            for (i, v) in values.iter().enumerate() {
+                f.set_field_string(i, v).map_err(|e| err(&e))?;
+            }
+            if let Some(g) = &r.geometry {
+                // A geometry GDAL cannot take (NaN…) is dropped; the reason says why.
+                if let Ok(gg) = g.to_gdal() {
+                    let _ = f.set_geometry(gg);
+                }
+            }
+            f.create(&layer).map_err(|e| err(&e))?;
+        }
+    }
+    std::fs::rename(&tmp, path).map_err(|e| err(&e))?;
+    Ok(())
 }

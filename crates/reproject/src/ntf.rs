@@ -17,7 +17,7 @@ pub const GRID_NAMES: [&str; 2] = ["ntf_r93.gsb", "fr_ign_ntf_r93.tif"];
 
 /// IGN NT111 point 1: NTF Lambert II étendu → Lambert-93 with the NTv2 grid.
 const REFERENCE: ((f64, f64), (f64, f64)) =
-    ((565_767.906, 2_669_005.730), (619_119.4605, 7_102_502.9796));
+    ((565767.906, 2669005.730), (619119.4605, 7102502.9796));
 
 /// What the check found.
 #[derive(Debug, Clone)]

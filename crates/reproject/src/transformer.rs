@@ -135,7 +135,7 @@ impl Reprojector {
     /// let mut g: geo::Geometry = geo::Point::new(2.3522, 48.8566).into(); // Paris, lon/lat
     /// r.transform(&mut g, &CrsRef::Epsg(4326)).unwrap();
     /// let geo::Geometry::Point(p) = g else { unreachable!() };
-    /// assert!((p.x() - 652_469.0227).abs() < 1e-3 && (p.y() - 6_862_035.2594).abs() < 1e-3);
+    /// assert!((p.x() - 652469.0227).abs() < 1e-3 && (p.y() - 6862035.2594).abs() < 1e-3);
     /// ```
     pub fn transform(
         &self,
@@ -200,8 +200,8 @@ mod tests {
         let r = Reprojector::new(CrsRef::Epsg(2154));
         let mut c = [(341117.29, 6556400.2)];
         r.transform_coords(&CrsRef::Epsg(3857), &mut c).unwrap();
-        assert!((c[0].0 - 704_557.6665).abs() < 1e-3, "{:?}", c);
-        assert!((c[0].1 - 7_059_414.0945).abs() < 1e-3, "{:?}", c);
+        assert!((c[0].0 - 704557.6665).abs() < 1e-3, "{:?}", c);
+        assert!((c[0].1 - 7059414.0945).abs() < 1e-3, "{:?}", c);
     }
 
     #[test]

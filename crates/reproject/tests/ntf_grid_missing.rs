@@ -24,11 +24,11 @@ fn ntf_is_refused_without_the_grid() {
     }
 
     // What PROJ silently does: CRS-to-CRS still "works", metres off.
-    let mut pt = [(565_767.906, 2_669_005.730)];
+    let mut pt = [(565767.906, 2669005.730)];
     Reprojector::new(CrsRef::Epsg(2154))
         .transform_coords(&CrsRef::Epsg(27572), &mut pt)
         .unwrap();
-    let off = ((pt[0].0 - 619_119.4605f64).powi(2) + (pt[0].1 - 7_102_502.9796f64).powi(2)).sqrt();
+    let off = ((pt[0].0 - 619119.4605f64).powi(2) + (pt[0].1 - 7102502.9796f64).powi(2)).sqrt();
     assert!(
         off > 0.5,
         "without the grid PROJ falls back to Helmert ({off} m off)"
