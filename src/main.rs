@@ -64,6 +64,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Print to stdout; a closed pipe (`tuilerie inspect … | head`) ends the program quietly
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }};
+}
+
 fn load_manifest(path: &Path) -> Result<Result<Manifest, ManifestError>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read manifest {}", path.display()))?;
@@ -89,7 +103,7 @@ fn run(cli: Cli) -> Result<u8> {
             let problems = tuilerie_ingest::manifest_check::check_files(&m);
             if problems.is_empty() {
                 let n = m.deliveries().count();
-                println!(
+                say!(
                     "{}: valid ({} communes, {n} deliveries, themes: {})",
                     manifest.display(),
                     m.communes.len(),
@@ -117,24 +131,24 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&layers)?);
+                say!("{}", serde_json::to_string_pretty(&layers)?);
             } else {
-                println!(
+                say!(
                     "{} ({})",
                     file.display(),
                     tuilerie_ingest::Format::detect(&file).label()
                 );
                 for l in layers {
-                    println!("\nlayer {} [{}]", l.name, l.driver);
-                    println!("  geometry: {}", l.geometry_type);
-                    println!("  CRS:      {}", l.crs);
-                    println!("  features: {}", l.feature_count);
+                    say!("\nlayer {} [{}]", l.name, l.driver);
+                    say!("  geometry: {}", l.geometry_type);
+                    say!("  CRS:      {}", l.crs);
+                    say!("  features: {}", l.feature_count);
                     if let Some([a, b, c, d]) = l.extent {
-                        println!("  extent:   ({a:.3}, {b:.3}) - ({c:.3}, {d:.3})");
+                        say!("  extent:   ({a:.3}, {b:.3}) - ({c:.3}, {d:.3})");
                     }
-                    println!("  fields:");
+                    say!("  fields:");
                     for f in l.fields {
-                        println!("    {:<24} {}", f.name, f.kind);
+                        say!("    {:<24} {}", f.name, f.kind);
                     }
                 }
             }
@@ -162,8 +176,8 @@ fn run(cli: Cli) -> Result<u8> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            println!("{}", report.table());
-            println!(
+            say!("{}", report.table());
+            say!(
                 "wrote {} (report.json, rejects.gpkg and one .fgb per theme)",
                 out.display()
             );

@@ -193,6 +193,19 @@ fn edigeo_sheet_archive() {
         "RELSA06:LAMB93 identified as EPSG:2154"
     );
     all_geometries_ok(&l);
+    // The sheet's text is ISO-8859-1 (THF/VEC `TEXT 06:8859-1`): it arrives as UTF-8.
+    let roads = read_one(&p, Some("ZONCOMMUNI_id"));
+    let texts: Vec<String> = roads
+        .features
+        .iter()
+        .flat_map(|f| f.attributes.iter())
+        .filter_map(|(_, v)| v.as_text())
+        .collect();
+    assert!(texts.iter().any(|t| t == "nº 6"), "{texts:?}");
+    assert!(
+        roads.features.iter().all(|f| f.repairs.is_empty()),
+        "no re-decoding needed"
+    );
     // No layer: an error that says what a sheet holds.
     assert!(read_delivery(&p, None)
         .unwrap_err()

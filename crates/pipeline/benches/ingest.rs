@@ -23,21 +23,38 @@ fn root() -> PathBuf {
 
 /// The essonne manifest: the full scenario when ../shared is there, else the fixture.
 fn essonne() -> (Manifest, &'static str) {
-    let (path, label) = if root().join("../shared/data/scenarios/essonne-fusion").is_dir() {
+    let (path, label) = if root()
+        .join("../shared/data/scenarios/essonne-fusion")
+        .is_dir()
+    {
         (root().join("examples/essonne-fusion.toml"), "essonne-full")
     } else {
-        (root().join("fixtures/essonne-fusion.toml"), "essonne-fixture")
+        (
+            root().join("fixtures/essonne-fusion.toml"),
+            "essonne-fixture",
+        )
     };
     let text = std::fs::read_to_string(&path).unwrap();
-    (Manifest::parse(&text, path.parent().unwrap()).unwrap(), label)
+    (
+        Manifest::parse(&text, path.parent().unwrap()).unwrap(),
+        label,
+    )
 }
 
 /// Source geometries of one delivery, as read (source CRS).
 fn source_geometries(manifest: &Manifest, commune: &str) -> (Vec<Geometry<f64>>, CrsRef) {
-    let (_, d) = manifest.deliveries().find(|(c, _)| c.insee == commune).unwrap();
-    let layers = tuilerie_ingest::read_delivery(&manifest.resolve(&d.path), d.layer.as_deref()).unwrap();
+    let (_, d) = manifest
+        .deliveries()
+        .find(|(c, _)| c.insee == commune)
+        .unwrap();
+    let layers =
+        tuilerie_ingest::read_delivery(&manifest.resolve(&d.path), d.layer.as_deref()).unwrap();
     let crs = d.crs.clone().or_else(|| layers[0].crs.clone()).unwrap();
-    let geoms = layers.into_iter().flat_map(|l| l.features).filter_map(|f| f.geometry.ok()).collect();
+    let geoms = layers
+        .into_iter()
+        .flat_map(|l| l.features)
+        .filter_map(|f| f.geometry.ok())
+        .collect();
     (geoms, crs)
 }
 
@@ -53,7 +70,8 @@ impl RawProj {
         // SAFETY: plain PROJ C API use; objects destroyed in Drop.
         unsafe {
             let ctx = proj_sys::proj_context_create();
-            let raw = proj_sys::proj_create_crs_to_crs(ctx, f.as_ptr(), t.as_ptr(), std::ptr::null_mut());
+            let raw =
+                proj_sys::proj_create_crs_to_crs(ctx, f.as_ptr(), t.as_ptr(), std::ptr::null_mut());
             let pj = proj_sys::proj_normalize_for_visualization(ctx, raw);
             proj_sys::proj_destroy(raw);
             assert!(!pj.is_null());
@@ -99,7 +117,9 @@ impl Drop for RawProj {
 fn reproject(c: &mut Criterion) {
     let (manifest, _) = essonne();
     let mut group = c.benchmark_group("reproject");
-    group.measurement_time(Duration::from_secs(5)).sample_size(20);
+    group
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(20);
     for (commune, label) in [("91432", "ntf-27572-grid"), ("91027", "wgs84-4326")] {
         let (geoms, crs) = source_geometries(&manifest, commune);
         let points: usize = geoms.iter().map(|g| g.coords_count()).sum();
@@ -118,17 +138,25 @@ fn reproject(c: &mut Criterion) {
             )
         });
         let raw = RawProj::new(&crs.proj_definition(), "EPSG:2154");
-        let (xs, ys): (Vec<f64>, Vec<f64>) = geoms.iter().flat_map(|g| g.coords_iter()).map(|c| (c.x, c.y)).unzip();
-        group.bench_with_input(BenchmarkId::new("proj_trans_generic", label), &(xs, ys), |b, (xs, ys)| {
-            b.iter_batched(
-                || (xs.clone(), ys.clone()),
-                |(mut x, mut y)| {
-                    raw.trans(&mut x, &mut y);
-                    (x, y)
-                },
-                criterion::BatchSize::LargeInput,
-            )
-        });
+        let (xs, ys): (Vec<f64>, Vec<f64>) = geoms
+            .iter()
+            .flat_map(|g| g.coords_iter())
+            .map(|c| (c.x, c.y))
+            .unzip();
+        group.bench_with_input(
+            BenchmarkId::new("proj_trans_generic", label),
+            &(xs, ys),
+            |b, (xs, ys)| {
+                b.iter_batched(
+                    || (xs.clone(), ys.clone()),
+                    |(mut x, mut y)| {
+                        raw.trans(&mut x, &mut y);
+                        (x, y)
+                    },
+                    criterion::BatchSize::LargeInput,
+                )
+            },
+        );
     }
     group.finish();
 }
@@ -136,10 +164,20 @@ fn reproject(c: &mut Criterion) {
 fn ingest(c: &mut Criterion) {
     let (manifest, label) = essonne();
     let mut group = c.benchmark_group("ingest");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
-    let features: usize = ingest_manifest(&manifest, &IngestOptions { quiet: true }).unwrap().report.deliveries.iter().map(|d| d.read).sum();
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    let features: usize = ingest_manifest(&manifest, &IngestOptions { quiet: true })
+        .unwrap()
+        .report
+        .deliveries
+        .iter()
+        .map(|d| d.read)
+        .sum();
     group.throughput(Throughput::Elements(features as u64));
-    group.bench_function(label, |b| b.iter(|| ingest_manifest(&manifest, &IngestOptions { quiet: true }).unwrap()));
+    group.bench_function(label, |b| {
+        b.iter(|| ingest_manifest(&manifest, &IngestOptions { quiet: true }).unwrap())
+    });
     group.finish();
 }
 
