@@ -177,10 +177,15 @@ fn run(cli: Cli) -> Result<u8> {
                 Err(e) => return Err(e.into()),
             };
             say!("{}", report.table());
+            let written: Vec<&str> = report.outputs.iter().map(|o| o.path.as_str()).collect();
             say!(
-                "wrote {} (report.json, rejects.gpkg and one .fgb per theme)",
-                out.display()
+                "wrote {}, {}",
+                written.join(", "),
+                out.join("report.json").display()
             );
+            if !report.errors.is_empty() && !keep_going {
+                say!("theme layers not written because of the errors above (--keep-going writes them)");
+            }
             Ok(if report.errors.is_empty() {
                 0
             } else {

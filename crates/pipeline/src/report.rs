@@ -123,6 +123,13 @@ impl BuildReport {
                 c.read, c.kept, c.rejected
             );
         }
+        let warnings: usize = self.deliveries.iter().map(|d| d.warnings.len()).sum();
+        if warnings > 0 {
+            let _ = writeln!(
+                s,
+                "{warnings} warning(s), each naming its feature: see report.json"
+            );
+        }
         for e in &self.errors {
             let _ = writeln!(s, "error: {e}");
         }
