@@ -81,26 +81,32 @@ macro_rules! say {
 fn load_manifest(path: &Path) -> Result<Result<Manifest, ManifestError>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read manifest {}", path.display()))?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let base = if base.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        base
-    };
-    Ok(Manifest::parse(&text, &base))
+    Ok(Manifest::parse(&text, &base_dir(path)))
+}
+
+/// The folder a manifest's relative paths start from.
+fn base_dir(manifest: &Path) -> PathBuf {
+    match manifest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Validate { manifest } => {
-            let m = match load_manifest(&manifest)? {
-                Ok(m) => m,
+            // Lenient: the manifest's own problems and those of the files it could still
+            // describe, all in one run.
+            let text = std::fs::read_to_string(&manifest)
+                .with_context(|| format!("cannot read manifest {}", manifest.display()))?;
+            let (m, mut problems) = match Manifest::parse_lenient(&text, &base_dir(&manifest)) {
+                Ok(r) => r,
                 Err(e) => {
                     eprintln!("{}: {e}", manifest.display());
                     return Ok(EXIT_INPUT);
                 }
             };
-            let problems = tuilerie_ingest::manifest_check::check_files(&m);
+            problems.extend(tuilerie_pipeline::validate(&m));
             if problems.is_empty() {
                 let n = m.deliveries().count();
                 say!(
@@ -170,7 +176,10 @@ fn run(cli: Cli) -> Result<u8> {
             let options = tuilerie_pipeline::IngestOptions { quiet };
             let report = match tuilerie_pipeline::build(&m, &out, &options, keep_going) {
                 Ok(r) => r,
-                Err(tuilerie_pipeline::BuildError::Reproject(e)) => {
+                Err(
+                    e @ (tuilerie_pipeline::BuildError::Reproject(_)
+                    | tuilerie_pipeline::BuildError::Outlines(_)),
+                ) => {
                     eprintln!("error: {e}");
                     return Ok(EXIT_INPUT);
                 }

@@ -35,16 +35,7 @@ pub(crate) fn sheets(path: &Path) -> Result<Vec<PathBuf>, IngestError> {
 
 /// A sheet's short name: `edigeo-25354000AB01.tar.bz2` → `edigeo-25354000AB01`.
 pub(crate) fn sheet_name(sheet: &Path) -> String {
-    let n = sheet
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    for ext in [".tar.bz2", ".TAR.BZ2", ".tbz2", ".THF", ".thf"] {
-        if let Some(s) = n.strip_suffix(ext) {
-            return s.to_string();
-        }
-    }
-    n
+    crate::format::stem(sheet)
 }
 
 /// An extracted sheet; the folder is removed when this is dropped.
@@ -89,9 +80,11 @@ fn find_thf(dir: &Path) -> Option<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).ok()?.flatten() {
             let p = e.path();
-            if p.is_dir() {
+            // file_type() does not follow symlinks: an archive's link to `/` is not walked.
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("thf")) {
+            } else if ft.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("thf")) {
                 found.push(p);
             }
         }
@@ -122,17 +115,12 @@ pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<Vec<SourceLayer>,
                     .layers()
                     .map(|l| gdal::vector::LayerAccess::name(&l))
                     .collect();
-                SourceLayer {
-                    name: String::new(),
-                    driver: "EDIGEO".into(),
-                    crs: None,
-                    fields: Vec::new(),
-                    features: Vec::new(),
-                    warnings: vec![format!(
-                        "sheet has no layer {layer} (it has: {})",
-                        names.join(", ")
-                    )],
-                }
+                let mut empty = SourceLayer::new(String::new(), "EDIGEO");
+                empty.warnings.push(format!(
+                    "sheet has no layer {layer} (it has: {})",
+                    names.join(", ")
+                ));
+                empty
             }
         };
         sl.name = name;

@@ -17,11 +17,7 @@ pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
         .name()
         .filter(|n| !n.is_empty())
         .map(str::to_string)
-        .unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default()
-        });
+        .unwrap_or_else(|| crate::format::stem(path));
     let crs = header.crs().and_then(|c| {
         let org = c.org().unwrap_or("EPSG");
         if c.code() > 0 && org.eq_ignore_ascii_case("EPSG") {
@@ -45,14 +41,11 @@ pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
                 .collect()
         })
         .unwrap_or_default();
-    let mut layer = SourceLayer {
-        name,
-        driver: "FlatGeobuf".into(),
-        crs,
-        fields,
-        features: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut layer = SourceLayer::new(name, "FlatGeobuf");
+    layer.crs = crs;
+    layer.fields = fields;
+    // 0 means "unknown" in a FlatGeobuf header (streamed writers).
+    layer.declared_count = Some(header.features_count()).filter(|n| *n > 0);
     let mut iter = reader
         .select_all()
         .map_err(|e| IngestError::unreadable(path, e))?;
@@ -62,10 +55,8 @@ pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                // A corrupt feature ends the stream: say where, keep what was read.
-                layer
-                    .warnings
-                    .push(format!("stopped at feature {index}: {e}"));
+                // A corrupt feature ends the stream: the layer reports the shortfall.
+                layer.read_error = Some(format!("unreadable feature {index}: {e}"));
                 break;
             }
         };
@@ -82,6 +73,7 @@ pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
             id: None,
             geometry,
             repairs: Vec::new(),
+            notes: Vec::new(),
             attributes: props.0,
         });
         index += 1;

@@ -27,6 +27,47 @@ fn lower_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// A file's name without its format and compression extensions:
+/// `cadastre-91027-parcelles.json.gz` → `cadastre-91027-parcelles`,
+/// `edigeo-25354000AB01.tar.bz2` → `edigeo-25354000AB01`.
+pub fn stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut stem = name.as_str();
+    for ext in [
+        ".gz",
+        ".bz2",
+        ".zip",
+        ".tar",
+        ".tbz2",
+        ".geojson",
+        ".json",
+        ".geojsonl",
+        ".geojsons",
+        ".ndjson",
+        ".geojsonseq",
+        ".fgb",
+        ".thf",
+        ".shp",
+    ] {
+        if stem.len() > ext.len() && stem.to_ascii_lowercase().ends_with(ext) {
+            stem = &stem[..stem.len() - ext.len()];
+        }
+    }
+    stem.to_string()
+}
+
+/// Extensions that say "one GeoJSON feature per line".
+pub fn is_sequence_name(path: &Path) -> bool {
+    let n = lower_name(path);
+    let n = n.strip_suffix(".gz").unwrap_or(&n);
+    [".geojsonl", ".geojsons", ".ndjson", ".geojsonseq"]
+        .iter()
+        .any(|e| n.ends_with(e))
+}
+
 impl Format {
     /// Detect a format from a path.
     ///

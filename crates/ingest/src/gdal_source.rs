@@ -102,15 +102,52 @@ fn best_match(srs: &gdal::spatial_ref::SpatialRef) -> Option<CrsRef> {
     }
 }
 
-pub(crate) fn field_infos<L: LayerAccess>(layer: &L) -> Vec<FieldInfo> {
-    layer
+/// The layer's fields. Names are decoded like values: UTF-8, else ISO-8859-1 with a warning
+/// (the gdal crate would replace the bytes it cannot decode).
+pub(crate) fn field_infos<L: LayerAccess>(layer: &L) -> (Vec<FieldInfo>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let kinds: Vec<String> = layer
         .defn()
         .fields()
-        .map(|f| FieldInfo {
-            name: f.name(),
-            kind: gdal::vector::field_type_to_name(f.field_type()),
+        .map(|f| gdal::vector::field_type_to_name(f.field_type()))
+        .collect();
+    let fields = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            // SAFETY: i < field count; the name is owned by the layer definition.
+            let raw = unsafe {
+                let defn = gdal_sys::OGR_L_GetLayerDefn(layer.c_layer());
+                let fd = gdal_sys::OGR_FD_GetFieldDefn(defn, i as i32);
+                let p = if fd.is_null() {
+                    std::ptr::null()
+                } else {
+                    gdal_sys::OGR_Fld_GetNameRef(fd)
+                };
+                if p.is_null() {
+                    Vec::new()
+                } else {
+                    CStr::from_ptr(p).to_bytes().to_vec()
+                }
+            };
+            let (name, latin1) = decode(&raw);
+            if latin1 {
+                warnings.push(format!(
+                    "field name {name:?} is not UTF-8; decoded as ISO-8859-1"
+                ));
+            }
+            FieldInfo { name, kind }
         })
-        .collect()
+        .collect();
+    (fields, warnings)
+}
+
+/// UTF-8 when valid, else ISO-8859-1 (every byte is a character): `(text, was_latin1)`.
+fn decode(bytes: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), false),
+        Err(_) => (bytes.iter().map(|&b| b as char).collect(), true),
+    }
 }
 
 pub(crate) fn read(
@@ -125,26 +162,36 @@ pub(crate) fn read(
 }
 
 pub(crate) fn read_layer(lyr: &mut Layer<'_>, driver: String) -> Result<SourceLayer, IngestError> {
-    let name = lyr.name();
-    let crs = layer_crs(lyr);
-    let fields = field_infos(lyr);
-    let mut out = SourceLayer {
-        name,
-        driver,
-        crs,
-        fields,
-        features: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut out = SourceLayer::new(lyr.name(), driver);
+    out.crs = layer_crs(lyr);
+    (out.fields, out.warnings) = field_infos(lyr);
+    out.declared_count = lyr.try_feature_count();
+    // GDAL ends the iteration on a read error: its error state tells an error from the end.
+    // SAFETY: plain CPL error-state calls.
+    unsafe { gdal_sys::CPLErrorReset() };
     for (index, feature) in lyr.features().enumerate() {
         out.features
             .push(read_feature(&feature, index as u64, &out.fields));
+    }
+    // SAFETY: as above; the message is copied before any other GDAL call.
+    unsafe {
+        let level = gdal_sys::CPLGetLastErrorType();
+        if level == gdal_sys::CPLErr::CE_Failure || level == gdal_sys::CPLErr::CE_Fatal {
+            let msg = gdal_sys::CPLGetLastErrorMsg();
+            let msg = if msg.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(msg).to_string_lossy().into_owned()
+            };
+            out.read_error = Some(format!("GDAL: {msg}"));
+        }
     }
     Ok(out)
 }
 
 fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> SourceFeature {
     let mut repairs = Vec::new();
+    let mut notes = Vec::new();
     let mut attributes = Vec::with_capacity(fields.len());
     for (i, fi) in fields.iter().enumerate() {
         let v = match feature.field(i) {
@@ -152,7 +199,7 @@ fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> Sour
             Ok(Some(FieldValue::StringValue(_))) => {
                 let (s, latin1) = raw_string(feature, i);
                 if latin1 {
-                    repairs.push(format!(
+                    notes.push(format!(
                         "field {}: text is not UTF-8; decoded as ISO-8859-1",
                         fi.name
                     ));
@@ -175,6 +222,7 @@ fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> Sour
         id: feature.fid().map(|f| f.to_string()),
         geometry,
         repairs,
+        notes,
         attributes,
     }
 }
@@ -186,11 +234,7 @@ fn raw_string(feature: &Feature<'_>, idx: usize) -> (String, bool) {
     if ptr.is_null() {
         return (String::new(), false);
     }
-    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), false),
-        Err(_) => (bytes.iter().map(|&b| b as char).collect(), true),
-    }
+    decode(unsafe { CStr::from_ptr(ptr) }.to_bytes())
 }
 
 fn field_value(v: FieldValue) -> Value {

@@ -32,54 +32,31 @@ pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
             e.into_bytes().iter().map(|&b| b as char).collect()
         }
     };
-    let name = layer_name(path);
     let body = text.trim_start_matches(['\u{feff}', ' ', '\n', '\r', '\t']);
-    let mut layer = SourceLayer {
-        name,
-        driver: "GeoJSON".into(),
-        crs: None,
-        fields: Vec::new(),
-        features: Vec::new(),
-        warnings,
-    };
-    if is_sequence(body) {
+    let mut layer = SourceLayer::new(crate::format::stem(path), "GeoJSON");
+    layer.warnings = warnings;
+    if crate::format::is_sequence_name(path) || looks_like_sequence(body) {
         read_sequence(body, &mut layer);
     } else {
         let doc: Json = serde_json::from_str(body)
             .map_err(|e| IngestError::unreadable(path, format!("invalid JSON: {e}")))?;
         read_document(doc, &mut layer).map_err(|reason| IngestError::unreadable(path, reason))?;
     }
-    if layer.crs.is_none() {
+    let crs_unreadable = layer
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("unreadable legacy crs"));
+    if layer.crs.is_none() && !crs_unreadable {
         layer.crs = Some(CrsRef::Epsg(4326));
     }
+    layer.declared_count = Some(layer.features.len() as u64);
     collect_fields(&mut layer);
     Ok(layer)
 }
 
-fn layer_name(path: &Path) -> String {
-    let n = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let mut stem = n.as_str();
-    for ext in [
-        ".gz",
-        ".geojson",
-        ".json",
-        ".geojsonl",
-        ".geojsons",
-        ".ndjson",
-        ".geojsonseq",
-    ] {
-        if stem.to_ascii_lowercase().ends_with(ext) {
-            stem = &stem[..stem.len() - ext.len()];
-        }
-    }
-    stem.to_string()
-}
-
-/// A sequence starts with the RS character, or its first line is a whole Feature and more follow.
-fn is_sequence(body: &str) -> bool {
+/// Without a sequence extension: a sequence starts with the RS character, or its first line is
+/// a whole Feature and more lines follow.
+fn looks_like_sequence(body: &str) -> bool {
     if body.starts_with('\u{1e}') {
         return true;
     }
@@ -113,6 +90,7 @@ fn broken(index: u64, reason: String) -> SourceFeature {
         id: None,
         geometry: Err(reason),
         repairs: Vec::new(),
+        notes: Vec::new(),
         attributes: Vec::new(),
     }
 }
@@ -125,7 +103,7 @@ fn read_document(doc: Json, layer: &mut SourceLayer) -> Result<(), String> {
         layer.crs = legacy_crs(crs);
         if layer.crs.is_none() {
             layer.warnings.push(format!(
-                "unreadable legacy crs member {crs}; assuming WGS84 lon/lat (RFC 7946)"
+                "unreadable legacy crs member {crs}: set crs = \"EPSG:…\" in the manifest"
             ));
         }
     }
@@ -193,6 +171,7 @@ fn feature_from_object(mut obj: Map<String, Json>, index: u64) -> SourceFeature 
         id,
         geometry,
         repairs,
+        notes: Vec::new(),
         attributes,
     }
 }
@@ -229,7 +208,12 @@ fn close_rings(g: &mut Json, repairs: &mut Vec<String>) {
         if let Json::Array(rings) = rings {
             for (ri, ring) in rings.iter_mut().enumerate() {
                 if let Json::Array(pts) = ring {
-                    if pts.len() >= 2 && pts.first() != pts.last() {
+                    // Compare as numbers: `[1, 2]` and `[1.0, 2.0]` are the same point.
+                    let xy = |p: Option<&Json>| -> Option<(f64, f64)> {
+                        let a = p?.as_array()?;
+                        Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?))
+                    };
+                    if pts.len() >= 2 && xy(pts.first()) != xy(pts.last()) {
                         let first = pts[0].clone();
                         pts.push(first);
                         repairs.push(format!("ring {ri} was not closed; closed it"));
@@ -343,6 +327,42 @@ mod tests {
             .contains("line 2"));
         assert!(l.features[2].geometry.is_ok());
         assert_eq!(l.features[0].source_id(), "a");
+    }
+
+    #[test]
+    fn closed_ring_with_mixed_number_forms_is_not_repaired() {
+        let (_d, p) = write(
+            br#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0.0,0.0]]]}}"#,
+            "x.json",
+        );
+        let l = read(&p).unwrap();
+        assert!(
+            l.features[0].repairs.is_empty(),
+            "{:?}",
+            l.features[0].repairs
+        );
+    }
+
+    #[test]
+    fn unreadable_legacy_crs_is_not_guessed() {
+        let (_d, p) = write(
+            br#"{"type":"FeatureCollection","crs":{"type":"link","properties":{"href":"x"}},"features":[]}"#,
+            "x.geojson",
+        );
+        let l = read(&p).unwrap();
+        assert_eq!(l.crs, None);
+        assert!(l.warnings[0].contains("unreadable legacy crs"));
+    }
+
+    #[test]
+    fn a_broken_first_line_of_a_sequence_file_is_rejected_alone() {
+        let (_d, p) = write(
+            b"{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,\n{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":[3,4]}}\n",
+            "x.geojsonl",
+        );
+        let l = read(&p).unwrap();
+        assert_eq!(l.features.len(), 2);
+        assert!(l.features[0].geometry.is_err() && l.features[1].geometry.is_ok());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Geometry checks: reject what cannot be used, repair what can, say which and why.
 
 use geo::{
-    Area, CoordsIter, Geometry, LineString, MakeValid, MultiLineString, MultiPoint, MultiPolygon,
-    Validation,
+    unary_union, Area, CoordsIter, Geometry, LineString, MakeValid, MultiLineString, MultiPoint,
+    MultiPolygon, Polygon, Validation,
 };
 use tuilerie_model::schema::GeometryFamily;
 
@@ -207,17 +207,17 @@ fn distinct_points(l: &LineString<f64>) -> usize {
 }
 
 fn repair_polygons(mp: MultiPolygon<f64>, single: bool) -> Checked {
-    let errors = if single {
-        mp.0[0]
+    let errors: Vec<String> = match (single, mp.0.first()) {
+        (true, Some(p)) => p
             .validation_errors()
             .iter()
             .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-    } else {
-        mp.validation_errors()
+            .collect(),
+        _ => mp
+            .validation_errors()
             .iter()
             .map(|e| e.to_string())
-            .collect()
+            .collect(),
     };
     if errors.is_empty() && mp.unsigned_area() == 0.0 {
         return Checked::Rejected {
@@ -225,29 +225,32 @@ fn repair_polygons(mp: MultiPolygon<f64>, single: bool) -> Checked {
         };
     }
     if errors.is_empty() {
-        let geometry = if single {
-            Geometry::Polygon(mp.0.into_iter().next().expect("one polygon"))
-        } else {
-            Geometry::MultiPolygon(mp)
-        };
         return Checked::Kept {
-            geometry,
+            geometry: simplest(mp),
             repairs: Vec::new(),
         };
     }
     let area_before = mp.unsigned_area();
-    match mp.make_valid() {
+    // MakeValid fills by the odd-even rule: parts of a multipolygon that overlap each other
+    // would become holes. Repair each part on its own, then take their union.
+    let fixed = if single {
+        mp.make_valid()
+    } else {
+        mp.0.iter()
+            .map(|p| p.make_valid())
+            .collect::<Result<Vec<_>, _>>()
+            .map(|parts| {
+                let polys: Vec<Polygon<f64>> = parts.into_iter().flat_map(|m| m.0).collect();
+                unary_union(&polys)
+            })
+    };
+    match fixed {
         Ok(fixed) if !fixed.0.is_empty() && fixed.unsigned_area() > 0.0 => {
             let area_after = fixed.unsigned_area();
-            let geometry = if fixed.0.len() == 1 {
-                Geometry::Polygon(fixed.0.into_iter().next().expect("one polygon"))
-            } else {
-                Geometry::MultiPolygon(fixed)
-            };
             Checked::Kept {
-                geometry,
+                geometry: simplest(fixed),
                 repairs: vec![format!(
-                    "invalid polygon ({}), repaired with MakeValid (area {:.2} → {:.2} m²)",
+                    "invalid polygon ({}), repaired with MakeValid (area as drawn {:.2} m², valid {:.2} m²)",
                     errors.join("; "),
                     area_before,
                     area_after
@@ -267,6 +270,16 @@ fn repair_polygons(mp: MultiPolygon<f64>, single: bool) -> Checked {
             ),
         },
     }
+}
+
+/// A multipolygon of one part is that polygon.
+fn simplest(mut mp: MultiPolygon<f64>) -> Geometry<f64> {
+    if mp.0.len() == 1 {
+        if let Some(p) = mp.0.pop() {
+            return Geometry::Polygon(p);
+        }
+    }
+    Geometry::MultiPolygon(mp)
 }
 
 #[cfg(test)]
@@ -305,6 +318,21 @@ mod tests {
             check_geometry(p, GeometryFamily::Polygon),
             Checked::Rejected { .. }
         ));
+    }
+
+    #[test]
+    fn overlapping_parts_are_united_not_carved() {
+        // Two 10×10 squares overlapping by half: the union is 150 m²; odd-even would give 100.
+        let mp: Geometry = wkt!(MULTIPOLYGON(((0. 0., 10. 0., 10. 10., 0. 10., 0. 0.)), ((5. 0., 15. 0., 15. 10., 5. 10., 5. 0.)))).into();
+        let Checked::Kept { geometry, repairs } = check_geometry(mp, GeometryFamily::Polygon)
+        else {
+            panic!("kept")
+        };
+        assert!(
+            (geometry.unsigned_area() - 150.0).abs() < 1e-9,
+            "{geometry:?}"
+        );
+        assert_eq!(repairs.len(), 1);
     }
 
     #[test]

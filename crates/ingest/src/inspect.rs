@@ -65,7 +65,7 @@ fn summarise(path: &Path) -> Result<Vec<LayerSummary>, IngestError> {
             crs,
             feature_count,
             extent,
-            fields: gdal_source::field_infos(&layer),
+            fields: gdal_source::field_infos(&layer).0,
         });
     }
     Ok(out)

@@ -3,7 +3,7 @@
 //! Reading is split in three steps so that each can be tested on its own:
 //! 1. [`read_delivery`] opens the file with the reader its [`Format`] calls for and returns
 //!    [`SourceLayer`]s: source field names, source types, source CRS, geometries as read;
-//! 2. [`mapping::map_feature`] maps a source feature onto its theme's schema;
+//! 2. [`mapping::MappingPlan`] maps a source feature onto its theme's schema;
 //! 3. [`geometry_check::check_geometry`] validates the geometry, repairs it with `geo`'s
 //!    `MakeValid`, or rejects it with a reason.
 //!
@@ -56,6 +56,16 @@ impl IngestError {
             reason: reason.to_string(),
         }
     }
+}
+
+/// The layer a delivery reads: the manifest's `layer`, else, for an EDIGEO delivery, the
+/// object layer of its theme (`parcelles` → `PARCELLE_id`, `sections` → `SECTION_id`…).
+pub fn delivery_layer(delivery: &tuilerie_model::Delivery, path: &Path) -> Option<String> {
+    delivery.layer.clone().or_else(|| {
+        (Format::detect(path) == Format::Edigeo)
+            .then(|| manifest_check::default_edigeo_layer(&delivery.theme))
+            .flatten()
+    })
 }
 
 /// Read the layer(s) of a delivery. With `layer = None` a single-layer file gives its layer and

@@ -30,39 +30,35 @@ pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
         for (di, d) in c.deliveries.iter().enumerate() {
             let at = format!("communes[{ci}] ({}).deliveries[{di}] ({})", c.insee, d.path);
             let path = manifest.resolve(&d.path);
-            let layers = match inspect::inspect(&path) {
+            let wanted = crate::delivery_layer(d, &path);
+            let layers = match layer_facts(&path, wanted.as_deref()) {
                 Ok(l) => l,
                 Err(e) => {
                     push(at, e.to_string());
                     continue;
                 }
             };
-            let edigeo = Format::detect(&path) == Format::Edigeo;
-            let wanted = d.layer.clone().or_else(|| {
-                if edigeo {
-                    default_edigeo_layer(&d.theme)
-                } else {
-                    None
-                }
-            });
-            let chosen: Vec<_> = match &wanted {
+            let chosen: Vec<&LayerFacts> = match &wanted {
                 Some(name) => layers
                     .iter()
                     .filter(|l| &l.name == name || l.name.ends_with(&format!("/{name}")))
                     .collect(),
                 None => layers.iter().collect(),
             };
+            let names = |ls: &[&LayerFacts]| {
+                ls.iter()
+                    .map(|l| l.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             if chosen.is_empty() {
+                let all: Vec<&LayerFacts> = layers.iter().collect();
                 push(
                     format!("{at}.layer"),
                     format!(
                         "no layer {:?}; the file has: {}",
                         wanted.unwrap_or_default(),
-                        layers
-                            .iter()
-                            .map(|l| l.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names(&all)
                     ),
                 );
                 continue;
@@ -72,20 +68,12 @@ pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
                     format!("{at}.layer"),
                     format!(
                         "the file holds several layers; choose one: {}",
-                        chosen
-                            .iter()
-                            .map(|l| l.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names(&chosen)
                     ),
                 );
                 continue;
             }
-            let l = chosen[0];
-            if d.crs.is_none()
-                && l.crs == "none"
-                && !matches!(Format::detect(&path), Format::GeoJson)
-            {
+            for l in chosen.iter().filter(|l| !l.has_crs && d.crs.is_none()) {
                 push(
                     format!("{at}.crs"),
                     format!(
@@ -94,14 +82,51 @@ pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
                     ),
                 );
             }
-            if let Err(errs) = MappingPlan::new(d, &l.fields) {
+            // EDIGEO: every sheet has the same fields; one is enough to check the mapping.
+            if let Err(errs) = MappingPlan::new(d, &chosen[0].fields) {
                 for e in errs {
-                    push(format!("{at}.mapping"), format!("layer {}: {e}", l.name));
+                    push(
+                        format!("{at}.mapping"),
+                        format!("layer {}: {e}", chosen[0].name),
+                    );
                 }
             }
         }
     }
     problems
+}
+
+/// What validation needs of a layer.
+struct LayerFacts {
+    name: String,
+    has_crs: bool,
+    fields: Vec<crate::FieldInfo>,
+}
+
+/// The layers of a delivery as `build` will see them: GeoJSON and FlatGeobuf through the same
+/// native readers (GDAL reads a GeoJSON `id` differently), the rest through GDAL's summary.
+fn layer_facts(
+    path: &std::path::Path,
+    layer: Option<&str>,
+) -> Result<Vec<LayerFacts>, crate::IngestError> {
+    match Format::detect(path) {
+        Format::GeoJson | Format::FlatGeobuf => Ok(crate::read_delivery(path, layer)?
+            .into_iter()
+            .map(|l| LayerFacts {
+                name: l.name,
+                has_crs: l.crs.is_some(),
+                fields: l.fields,
+            })
+            .collect()),
+        _ => Ok(inspect::inspect(path)?
+            .into_iter()
+            .map(|l| LayerFacts {
+                has_crs: l.crs != "none",
+                name: l.name,
+                fields: l.fields,
+            })
+            .collect()),
+    }
 }
 
 /// The EDIGEO layer a theme reads by default.

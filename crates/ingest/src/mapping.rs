@@ -112,15 +112,6 @@ impl MappingPlan {
         })
     }
 
-    /// Output field names, in order: the schema, then the kept source fields.
-    pub fn output_fields(&self) -> Vec<(String, Option<FieldKind>)> {
-        self.targets
-            .iter()
-            .map(|(n, k, _)| (n.clone(), Some(*k)))
-            .chain(self.extras.iter().map(|(_, o)| (o.clone(), None)))
-            .collect()
-    }
-
     /// Map one feature's attributes. `insee` is the delivering commune (used to complete
     /// parcel ids). Returns the attributes and the warnings, each naming the field.
     pub fn apply(

@@ -43,10 +43,15 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
             .and_then(Value::as_text)
             .map(|s| s.trim().to_string())
     };
+    if insee.len() != 5 || !insee.is_ascii() {
+        return Some(format!(
+            "commune code {insee:?} is not a 5-character INSEE code"
+        ));
+    }
     let mut id = text(feature, "id").filter(|s| !s.is_empty());
     // EDIGEO IDU: 12 characters without the département.
     if let Some(i) = &id {
-        if i.len() == 12 && insee.len() == 5 {
+        if i.len() == 12 && i.is_ascii() {
             id = Some(format!("{}{}", &insee[..2], i));
         }
     }
@@ -71,6 +76,19 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
     }
     let (commune, pre, sec, num) = (&built[..5], &built[5..8], &built[8..10], &built[10..14]);
     let mut warning = None;
+    if let Some(p) = &prefixe {
+        if format!("{p:0>3}") != pre {
+            warning = Some(format!(
+                "préfixe {p:?} disagrees with parcel id {built}; kept the id's"
+            ));
+        }
+    }
+    let declared_commune = text(feature, "commune").filter(|s| !s.is_empty());
+    if let Some(c) = &declared_commune {
+        if c != commune {
+            warning = Some(format!("commune {c:?} disagrees with parcel id {built}"));
+        }
+    }
     if let Some(s) = &section {
         if pad_section(s) != sec {
             warning = Some(format!("section {s:?} disagrees with parcel id {built}"));
@@ -82,7 +100,7 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
         }
     }
     feature.set("id", Value::Text(built.clone()));
-    if text(feature, "commune").filter(|s| !s.is_empty()).is_none() {
+    if declared_commune.is_none() {
         feature.set("commune", Value::Text(commune.to_string()));
     }
     feature.set("prefixe", Value::Text(pre.to_string()));
@@ -131,6 +149,23 @@ mod tests {
         assert!(complete_parcel(&mut f, "91326")
             .unwrap()
             .contains("section"));
+    }
+
+    #[test]
+    fn flags_disagreeing_prefixe_and_commune() {
+        let mut f = parcel(&[("id", "91326000AB0237"), ("prefixe", "326")]);
+        assert!(complete_parcel(&mut f, "91326")
+            .unwrap()
+            .contains("préfixe"));
+        let mut f = parcel(&[("id", "91326000AB0237"), ("commune", "91027")]);
+        assert!(complete_parcel(&mut f, "91326")
+            .unwrap()
+            .contains("commune"));
+        let mut f = parcel(&[("id", "91326000AB0237")]);
+        assert!(
+            complete_parcel(&mut f, "9132é").is_some(),
+            "non-ASCII code: a warning, not a panic"
+        );
     }
 
     #[test]

@@ -64,9 +64,16 @@ impl CrsRef {
 
     /// NTF (Paris) Lambert zones I–IV, their "carto" variants and Lambert II étendu: legacy
     /// French CRSs that need IGN's NTF→RGF93 grid to be transformed correctly.
+    ///
+    /// A quick syntactic answer; the reprojection stage asks PROJ (the CRS's ellipsoid) to
+    /// catch the definitions this misses.
     pub fn is_ntf(&self) -> bool {
         match self {
-            CrsRef::Epsg(c) => matches!(c, 27561..=27564 | 27571..=27574 | 4275 | 4807),
+            // Lambert zones, their "carto" and Greenwich variants, compounds with NGF heights,
+            // and the geographic NTF CRSs.
+            CrsRef::Epsg(c) => {
+                matches!(c, 27561..=27564 | 27571..=27574 | 27581..=27584 | 27591..=27594 | 7411..=7421 | 4275 | 4807)
+            }
             CrsRef::Definition(d) => {
                 let u = d.to_ascii_uppercase();
                 u.contains("NTF") || u.contains("NOUVELLE_TRIANGULATION") || u.contains("CLRK80IGN")
@@ -90,12 +97,21 @@ impl CrsRef {
 }
 
 /// IGNF registry codes of French CRSs that are the same CRS as an EPSG one (same datum,
-/// projection and parameters), as EDIGEO and IGN products name them.
+/// projection and parameters; IGNF rounds two Lambert scale factors to 1e-9, i.e. under a
+/// millimetre), as EDIGEO and IGN products name them. Mapping them matters beyond labels: PROJ
+/// transforms IGNF's NTF CRSs with their own Helmert shift, the EPSG ones with IGN's grid.
 fn ignf_to_epsg(code: &str) -> Option<u32> {
     Some(match code {
         "lamb93" => 2154,
         "rgf93g" => 4171,
-        "lambe" => 27572,
+        "lambe" | "lamb2c" => 27572,
+        "lamb1" => 27561,
+        "lamb2" => 27562,
+        "lamb3" => 27563,
+        "lamb4" => 27564,
+        "lamb1c" => 27571,
+        "lamb3c" => 27573,
+        "lamb4c" => 27574,
         _ => {
             // RGF93CC42 … RGF93CC50 → EPSG:3942 … 3950
             let zone: u32 = code.strip_prefix("rgf93cc")?.parse().ok()?;

@@ -90,9 +90,24 @@ pub struct Delivery {
 impl Manifest {
     /// Parse and check a manifest's text. `base_dir` is the folder holding it.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Manifest, ManifestError> {
+        let (manifest, problems) = Manifest::parse_lenient(text, base_dir)?;
+        if problems.is_empty() {
+            Ok(manifest)
+        } else {
+            Err(ManifestError::Invalid(problems))
+        }
+    }
+
+    /// Parse, keeping what is usable: the manifest without its invalid deliveries, and the
+    /// problems found. `tuilerie validate` uses it to check the files of the valid part too,
+    /// so that one run names every problem. Only a TOML syntax error stops it.
+    pub fn parse_lenient(
+        text: &str,
+        base_dir: &Path,
+    ) -> Result<(Manifest, Vec<ManifestProblem>), ManifestError> {
         let raw: RawManifest =
             toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
-        raw.check(base_dir)
+        Ok(raw.check(base_dir))
     }
 
     /// The absolute path of a delivery (or any manifest-relative path).
@@ -191,7 +206,7 @@ fn is_insee(code: &str) -> bool {
 }
 
 impl RawManifest {
-    fn check(self, base_dir: &Path) -> Result<Manifest, ManifestError> {
+    fn check(self, base_dir: &Path) -> (Manifest, Vec<ManifestProblem>) {
         let mut problems = Vec::new();
         let mut problem = |location: String, message: String| {
             problems.push(ManifestProblem { location, message })
@@ -289,10 +304,7 @@ impl RawManifest {
                 deliveries,
             });
         }
-        if !problems.is_empty() {
-            return Err(ManifestError::Invalid(problems));
-        }
-        Ok(Manifest {
+        let manifest = Manifest {
             base_dir: base_dir.to_path_buf(),
             insee: self.commune_nouvelle.insee,
             nom: self.commune_nouvelle.nom,
@@ -304,7 +316,8 @@ impl RawManifest {
                 .unwrap_or(CrsRef::Epsg(2154)),
             outlines: self.outlines,
             communes,
-        })
+        };
+        (manifest, problems)
     }
 }
 

@@ -5,13 +5,12 @@ use crate::report::{BuildReport, DeliveryReport, LayerReport, NtfGridReport};
 use crate::{outlines, BuildError};
 use geo::{BoundingRect, Geometry, Rect};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 use tuilerie_ingest::geometry_check::{check_geometry, precheck, Checked};
 use tuilerie_ingest::mapping::MappingPlan;
-use tuilerie_ingest::{
-    manifest_check::default_edigeo_layer, read_delivery, Format, SourceFeature, SourceLayer,
-};
+use tuilerie_ingest::{read_delivery, Format, SourceFeature, SourceLayer};
+use tuilerie_model::schema::GeometryFamily;
 use tuilerie_model::{Commune, CrsRef, Delivery, Feature, Manifest, Provenance, Theme, Value};
 use tuilerie_reproject::{ntf, sanity, Reprojector};
 
@@ -79,11 +78,7 @@ pub fn ingest_manifest(
         .map(|(_, d)| {
             let t = Instant::now();
             let path = manifest.resolve(&d.path);
-            let wanted = d.layer.clone().or_else(|| {
-                (Format::detect(&path) == Format::Edigeo)
-                    .then(|| default_edigeo_layer(&d.theme))
-                    .flatten()
-            });
+            let wanted = tuilerie_ingest::delivery_layer(d, &path);
             let r = read_delivery(&path, wanted.as_deref()).map_err(|e| e.to_string());
             if let Ok(layers) = &r {
                 progress.add_total(layers.iter().map(|l| l.features.len() as u64).sum());
@@ -93,26 +88,29 @@ pub fn ingest_manifest(
         })
         .collect();
 
-    // 2. Before any NTF coordinate is touched, make sure IGN's grid is really used.
-    let ntf_crs = deliveries.iter().zip(&read).find_map(|((_, d), (r, _))| {
-        let layers = r.as_ref().ok()?;
-        layers.iter().find_map(|l| {
-            d.crs
-                .clone()
-                .or_else(|| l.crs.clone())
-                .filter(CrsRef::is_ntf)
-        })
-    });
-    let ntf_grid = match ntf_crs {
-        Some(crs) => {
-            let check = ntf::check_grid(&crs)?;
-            Some(NtfGridReport {
-                grid: check.grid,
-                reference_error_m: check.reference_error_m,
-            })
+    // 2. Before any NTF coordinate is touched, make sure IGN's grid is really used, for every
+    //    distinct NTF source CRS and through the route it will take.
+    let mut ntf_sources: Vec<CrsRef> = Vec::new();
+    for ((_, d), (r, _)) in deliveries.iter().zip(&read) {
+        for l in r.iter().flatten() {
+            if let Some(c) = d.crs.clone().or_else(|| l.crs.clone()) {
+                if !ntf_sources.contains(&c) && ntf::is_ntf(&c) {
+                    ntf_sources.push(c);
+                }
+            }
         }
-        None => None,
-    };
+    }
+    let mut ntf_grid: Option<NtfGridReport> = None;
+    for src in ntf_sources {
+        let check = ntf::check_grid(&src, &reprojector)?;
+        let r = ntf_grid.get_or_insert_with(|| NtfGridReport {
+            grid: check.grid.clone(),
+            sources: Vec::new(),
+            reference_error_m: 0.0,
+        });
+        r.reference_error_m = r.reference_error_m.max(check.reference_error_m);
+        r.sources.push(src.label());
+    }
 
     // 3. Map, check and reproject every feature.
     let mut themes: BTreeMap<Theme, Vec<Feature>> = BTreeMap::new();
@@ -220,7 +218,7 @@ fn process_layer(
     delivery: &Delivery,
     layer: SourceLayer,
     reprojector: &Reprojector,
-    outline: Option<&Geometry<f64>>,
+    outline: Option<&Rect<f64>>,
     max_outline_m: f64,
 ) -> LayerOutcome {
     let read = layer.features.len();
@@ -229,6 +227,7 @@ fn process_layer(
             name: layer.name.clone(),
             driver: layer.driver.clone(),
             read,
+            declared: layer.declared_count,
             ..Default::default()
         },
         kept: Vec::new(),
@@ -240,93 +239,70 @@ fn process_layer(
             .collect(),
         error: None,
     };
-    let provenance = |f: &SourceFeature| Provenance {
-        commune: commune.insee.clone(),
-        delivery: delivery.path.clone(),
-        layer: layer.name.clone(),
-        source_id: f.source_id(),
+    // Features the reader could not get to are lost: that is an error, never a silent gap.
+    if let Some(shortfall) = layer.shortfall() {
+        out.error = Some(format!("[{}] {shortfall}", layer.name));
+    }
+    if read == 0 {
+        return out;
+    }
+    let ctx = FeatureContext {
+        commune,
+        delivery,
+        layer_name: &layer.name,
+        theme: delivery.theme.name(),
     };
-    let reject_all = |out: &mut LayerOutcome, reason: String, features: Vec<SourceFeature>| {
-        for f in features {
-            out.rejects.push(Reject {
-                theme: delivery.theme.name().to_string(),
-                reason: reason.clone(),
-                geometry: None,
-                attributes: f.attributes.clone(),
-                provenance: provenance(&f),
-            });
-        }
+    let reject_all = |out: &mut LayerOutcome, reason: String, features: &[SourceFeature]| {
+        out.rejects
+            .extend(features.iter().map(|f| ctx.reject(f, reason.clone(), None)));
         out.report.rejected = out.report.read;
         out.error = Some(format!("[{}] {reason}", layer.name));
     };
     let Some(crs) = delivery.crs.clone().or_else(|| layer.crs.clone()) else {
-        if read > 0 {
-            reject_all(
-                &mut out,
-                "the layer declares no CRS and the manifest gives none (set crs = \"EPSG:…\")"
-                    .into(),
-                layer.features,
-            );
-        }
+        reject_all(
+            &mut out,
+            "the layer declares no CRS and the manifest gives none (set crs = \"EPSG:…\")".into(),
+            &layer.features,
+        );
         return out;
     };
     out.report.crs = crs.label();
     match reprojector.describe(&crs) {
         Ok(info) => out.report.transformation = info.steps,
         Err(e) => {
-            reject_all(&mut out, e.to_string(), layer.features);
+            reject_all(&mut out, e.to_string(), &layer.features);
             return out;
         }
     }
     let plan = match MappingPlan::new(delivery, &layer.fields) {
         Ok(p) => p,
         Err(problems) => {
-            reject_all(&mut out, problems.join("; "), layer.features);
+            reject_all(&mut out, problems.join("; "), &layer.features);
             return out;
         }
     };
     let family = delivery.theme.geometry_family();
     let results: Vec<Outcome> = layer
         .features
-        .into_par_iter()
+        .par_iter()
         .map(|sf| {
-            let prov = provenance(&sf);
-            let (attributes, mut notes) = plan.apply(&sf.attributes, &commune.insee);
-            notes.extend(sf.repairs.iter().cloned());
-            let reject = |reason: String, geometry: Option<Geometry<f64>>| Reject {
-                theme: delivery.theme.name().to_string(),
-                reason,
-                geometry,
-                attributes: sf.attributes.clone(),
-                provenance: prov.clone(),
-            };
-            let mut g = match sf.geometry.clone() {
-                Ok(g) => g,
-                Err(e) => return Outcome::Rejected(reject(e, None)),
-            };
-            if let Err(e) = precheck(&g) {
-                return Outcome::Rejected(reject(e, None));
-            }
-            if let Err(e) = reprojector.transform(&mut g, &crs) {
-                return Outcome::Rejected(reject(e.to_string(), None));
-            }
-            match check_geometry(g.clone(), family) {
-                Checked::Rejected { reason } => Outcome::Rejected(reject(reason, Some(g))),
-                Checked::Kept { geometry, repairs } => {
-                    let repaired = !repairs.is_empty() || !sf.repairs.is_empty();
-                    notes.extend(repairs);
-                    let feature = Feature {
-                        geometry,
-                        attributes,
-                        provenance: prov.clone(),
-                    };
-                    Outcome::Kept {
-                        feature,
-                        notes,
-                        repaired,
-                    }
-                }
-            }
+            // A panic in a geometry library on one odd feature must not take the build down:
+            // isolate it as a reject.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                process_feature(&ctx, sf, &plan, reprojector, &crs, family)
+            }))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Outcome::Rejected(ctx.reject(
+                    sf,
+                    format!("internal error on this feature, isolated ({what}); please report it"),
+                    None,
+                ))
+            })
         })
         .collect();
     for r in results {
@@ -386,10 +362,79 @@ fn process_layer(
     out
 }
 
+/// What every feature of a layer shares.
+struct FeatureContext<'a> {
+    commune: &'a Commune,
+    delivery: &'a Delivery,
+    layer_name: &'a str,
+    theme: &'a str,
+}
+
+impl FeatureContext<'_> {
+    fn provenance(&self, f: &SourceFeature) -> Provenance {
+        Provenance {
+            commune: self.commune.insee.clone(),
+            delivery: self.delivery.path.clone(),
+            layer: self.layer_name.to_string(),
+            source_id: f.source_id(),
+        }
+    }
+
+    fn reject(&self, f: &SourceFeature, reason: String, geometry: Option<Geometry<f64>>) -> Reject {
+        Reject {
+            theme: self.theme.to_string(),
+            reason,
+            geometry,
+            attributes: f.attributes.clone(),
+            provenance: self.provenance(f),
+        }
+    }
+}
+
+/// Map, check and reproject one feature.
+fn process_feature(
+    ctx: &FeatureContext<'_>,
+    sf: &SourceFeature,
+    plan: &MappingPlan,
+    reprojector: &Reprojector,
+    crs: &CrsRef,
+    family: GeometryFamily,
+) -> Outcome {
+    let mut g = match &sf.geometry {
+        Ok(g) => g.clone(),
+        Err(e) => return Outcome::Rejected(ctx.reject(sf, e.clone(), None)),
+    };
+    if let Err(e) = precheck(&g) {
+        return Outcome::Rejected(ctx.reject(sf, e, None));
+    }
+    if let Err(e) = reprojector.transform(&mut g, crs) {
+        return Outcome::Rejected(ctx.reject(sf, e.to_string(), None));
+    }
+    match check_geometry(g.clone(), family) {
+        Checked::Rejected { reason } => Outcome::Rejected(ctx.reject(sf, reason, Some(g))),
+        Checked::Kept { geometry, repairs } => {
+            let (attributes, mut notes) = plan.apply(&sf.attributes, &ctx.commune.insee);
+            let repaired = !repairs.is_empty() || !sf.repairs.is_empty();
+            notes.extend(sf.repairs.iter().cloned());
+            notes.extend(sf.notes.iter().cloned());
+            notes.extend(repairs);
+            Outcome::Kept {
+                feature: Feature {
+                    geometry,
+                    attributes,
+                    provenance: ctx.provenance(sf),
+                },
+                notes,
+                repaired,
+            }
+        }
+    }
+}
+
 /// The message for a layer that lies outside its commune, or `None` when it is where expected.
 fn misplaced(
     extent: &Rect<f64>,
-    outline: Option<&Geometry<f64>>,
+    outline: Option<&Rect<f64>>,
     crs: &CrsRef,
     reprojector: &Reprojector,
     commune: &Commune,
@@ -400,7 +445,7 @@ fn misplaced(
     let likely = format!(
         "the declared CRS ({crs}) is likely wrong; fix it with crs = \"EPSG:…\" in the manifest, or set accept_outside = true"
     );
-    if let Some(o) = outline.and_then(|o| sanity::against_outline(extent, o, &commune.insee)) {
+    if let Some(o) = outline.map(|o| sanity::against_outline(extent, o, &commune.insee)) {
         return (o.distance > max_outline_overshoot_m).then(|| {
             format!(
                 "layer extends {:.0} {} beyond {}: {likely}",
@@ -409,25 +454,11 @@ fn misplaced(
         });
     }
     // No outline: compare with the CRS's area of use, in the source CRS's terms.
-    let back = Reprojector::new(crs.clone());
-    let src_extent = back.transform_bounds(reprojector.target(), *extent).ok()?;
-    match sanity::against_area_of_use(&src_extent, crs) {
+    match sanity::against_area_of_use(extent, reprojector.target(), crs) {
         Ok(Some(o)) if o.distance > MAX_AREA_OVERSHOOT_DEG => Some(format!(
             "layer extends {:.2}{} beyond {}: {likely}",
             o.distance, o.unit, o.reference
         )),
         _ => None,
     }
-}
-
-/// Count of kept features per commune, for tests and summaries.
-pub fn kept_by_commune(themes: &BTreeMap<Theme, Vec<Feature>>) -> HashMap<(String, String), usize> {
-    let mut m = HashMap::new();
-    for (t, fs) in themes {
-        for f in fs {
-            *m.entry((t.name().to_string(), f.provenance.commune.clone()))
-                .or_insert(0) += 1;
-        }
-    }
-    m
 }

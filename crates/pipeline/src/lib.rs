@@ -9,10 +9,12 @@ pub mod ingest;
 pub mod outlines;
 pub mod progress;
 pub mod report;
+pub mod validate;
 pub mod write;
 
 pub use ingest::{ingest_manifest, IngestOptions, Ingested, Reject};
 pub use report::{BuildReport, DeliveryReport, LayerReport};
+pub use validate::validate;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -48,7 +50,19 @@ pub fn build(
     })?;
     let mut report = ingested.report.clone();
     let write_started = Instant::now();
-    if report.errors.is_empty() || keep_going {
+    if !report.errors.is_empty() && !keep_going {
+        // Held back: remove what an earlier build left, so that no stale layer passes for
+        // this build's.
+        for theme in ingested.themes.keys() {
+            let stale = out.join(format!("{}.fgb", theme.name()));
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(|e| BuildError::Write {
+                    path: stale.clone(),
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+    } else {
         for (theme, features) in &ingested.themes {
             let path = out.join(format!("{}.fgb", theme.name()));
             write::write_theme(&path, theme, features, &manifest.working_crs)?;

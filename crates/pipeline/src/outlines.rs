@@ -1,21 +1,27 @@
 //! Former communes' outlines, for the extent sanity check.
 
-use geo::Geometry;
+use geo::{BoundingRect, Rect};
 use std::collections::HashMap;
-use tuilerie_model::{CrsRef, Manifest, Value};
+use tuilerie_model::{Manifest, Value};
 use tuilerie_reproject::Reprojector;
 
-/// INSEE code → outline in the working CRS.
-pub fn load(manifest: &Manifest) -> Result<HashMap<String, Geometry<f64>>, String> {
+/// INSEE code → extent of its outline in the working CRS. A commune drawn as several features
+/// (islands, enclaves) gets the extent of them all.
+pub fn load(manifest: &Manifest) -> Result<HashMap<String, Rect<f64>>, String> {
     let Some(src) = &manifest.outlines else {
         return Ok(HashMap::new());
     };
     let path = manifest.resolve(&src.path);
     let layers = tuilerie_ingest::read_delivery(&path, None).map_err(|e| e.to_string())?;
     let reprojector = Reprojector::new(manifest.working_crs.clone());
-    let mut out = HashMap::new();
+    let mut out: HashMap<String, Rect<f64>> = HashMap::new();
     for layer in layers {
-        let crs = layer.crs.clone().unwrap_or(CrsRef::Epsg(4326));
+        let Some(crs) = layer.crs.clone() else {
+            return Err(format!(
+                "{}: layer {} declares no CRS",
+                src.path, layer.name
+            ));
+        };
         for f in layer.features {
             let key = f
                 .attributes
@@ -31,7 +37,15 @@ pub fn load(manifest: &Manifest) -> Result<HashMap<String, Geometry<f64>>, Strin
             reprojector
                 .transform(&mut g, &crs)
                 .map_err(|e| format!("{}: {e}", src.path))?;
-            out.insert(key, g);
+            let Some(r) = g.bounding_rect() else { continue };
+            out.entry(key)
+                .and_modify(|e| {
+                    *e = Rect::new(
+                        (e.min().x.min(r.min().x), e.min().y.min(r.min().y)),
+                        (e.max().x.max(r.max().x), e.max().y.max(r.max().y)),
+                    )
+                })
+                .or_insert(r);
         }
     }
     Ok(out)

@@ -25,6 +25,9 @@ pub struct BuildReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct NtfGridReport {
     pub grid: String,
+    /// Every NTF source CRS checked through its own route to the working CRS.
+    pub sources: Vec<String>,
+    /// The largest miss of IGN's reference point over those routes, metres.
     pub reference_error_m: f64,
 }
 
@@ -70,6 +73,8 @@ pub struct LayerReport {
     /// How PROJ transforms it into the working CRS.
     pub transformation: Vec<String>,
     pub read: usize,
+    /// How many features the source declares, when it says so (a shortfall is an error).
+    pub declared: Option<u64>,
     pub kept: usize,
     pub repaired: usize,
     pub rejected: usize,
@@ -80,10 +85,15 @@ pub struct LayerReport {
 }
 
 impl BuildReport {
-    /// `read = kept + rejected` for every delivery and layer.
+    /// `read = kept + rejected` for every delivery and layer, and every layer read whole
+    /// (as many features as its source declares, when it declares a count).
     pub fn reconciles(&self) -> bool {
         self.deliveries.iter().all(|d| {
-            d.read == d.kept + d.rejected && d.layers.iter().all(|l| l.read == l.kept + l.rejected)
+            d.read == d.kept + d.rejected
+                && d.read == d.layers.iter().map(|l| l.read).sum::<usize>()
+                && d.layers.iter().all(|l| {
+                    l.read == l.kept + l.rejected && l.declared.is_none_or(|n| n == l.read as u64)
+                })
         })
     }
 

@@ -99,7 +99,7 @@ fn layer_geometry_type<'a>(geoms: impl Iterator<Item = &'a Geometry<f64>>) -> Ge
     t.unwrap_or(GeometryType::Unknown)
 }
 
-fn options(crs: &CrsRef) -> FgbWriterOptions<'static> {
+fn options(crs: &CrsRef) -> FgbWriterOptions<'_> {
     FgbWriterOptions {
         write_index: true,
         // The type is computed from all features (layer_geometry_type), not guessed from the first.
@@ -111,7 +111,19 @@ fn options(crs: &CrsRef) -> FgbWriterOptions<'static> {
                 code: *c as i32,
                 ..Default::default()
             },
-            CrsRef::Definition(_) => FgbCrs::default(),
+            // A WKT goes in as such; any other definition (IGNF:…, PROJ string) as a code string.
+            CrsRef::Definition(d)
+                if d.trim_start().starts_with(['P', 'G', 'C', 'B']) && d.contains('[') =>
+            {
+                FgbCrs {
+                    wkt: Some(d),
+                    ..Default::default()
+                }
+            }
+            CrsRef::Definition(d) => FgbCrs {
+                code_string: Some(d),
+                ..Default::default()
+            },
         },
         ..Default::default()
     }

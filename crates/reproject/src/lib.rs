@@ -14,8 +14,6 @@ mod transformer;
 
 pub use transformer::{Reprojector, TransformInfo};
 
-use tuilerie_model::CrsRef;
-
 /// Why a geometry or CRS could not be handled.
 #[derive(Debug, thiserror::Error)]
 pub enum ReprojectError {
@@ -39,11 +37,80 @@ pub enum ReprojectError {
          tuilerie refuses to fall back to the metre-level Helmert shift"
     )]
     NtfGridMissing { crs: String, detail: String },
+    #[error(
+        "input in {crs} is in NTF, but PROJ's transformation from {crs} to {to} misses IGN's reference \
+         point by {miss_m:.3} m: it does not go through IGN's grid ({grid}), most likely because the CRS \
+         definition carries its own Helmert shift. Declare the layer's CRS by its EPSG code in the \
+         manifest (e.g. crs = \"EPSG:27572\" for Lambert II étendu)"
+    )]
+    NtfGridNotUsed {
+        crs: String,
+        to: String,
+        miss_m: f64,
+        grid: String,
+    },
+    #[error(
+        "NTF input declared as an anonymous definition ({crs}): tuilerie cannot make sure IGN's grid is \
+         used for it (PROJ would apply whatever shift the definition carries). Declare its code in the \
+         manifest, e.g. crs = \"EPSG:27572\" for Lambert II étendu"
+    )]
+    NtfUnidentified { crs: String },
+    #[error("the working CRS must be metric; {crs} has axes in {unit:?} (choose e.g. EPSG:2154, or EPSG:5490 in the Antilles)")]
+    NotMetric { crs: String, unit: String },
     #[error("unknown CRS {crs}: {reason}")]
     UnknownCrs { crs: String, reason: String },
 }
 
-/// True when `a` and `b` denote the same CRS as far as we can tell without PROJ.
-pub(crate) fn same_crs(a: &CrsRef, b: &CrsRef) -> bool {
-    a == b
+/// Check that PROJ knows `crs` and that its axes are in metres, as the working CRS must be
+/// (areas, distances and matching tolerances are computed in it).
+pub fn check_metric(crs: &tuilerie_model::CrsRef) -> Result<(), ReprojectError> {
+    use std::ffi::{CStr, CString};
+    let unknown = |reason: &str| ReprojectError::UnknownCrs {
+        crs: crs.label(),
+        reason: reason.to_string(),
+    };
+    let def = CString::new(crs.proj_definition()).map_err(|_| unknown("not a valid string"))?;
+    // SAFETY: PROJ C API; every object created here is destroyed here.
+    unsafe {
+        let ctx = proj_sys::proj_context_create();
+        let obj = proj_sys::proj_create(ctx, def.as_ptr());
+        let mut result = Err(unknown("PROJ does not know it"));
+        if !obj.is_null() {
+            let cs = proj_sys::proj_crs_get_coordinate_system(ctx, obj);
+            if cs.is_null() {
+                result = Err(unknown("not a coordinate reference system"));
+            } else {
+                let mut unit: *const std::os::raw::c_char = std::ptr::null();
+                let ok = proj_sys::proj_cs_get_axis_info(
+                    ctx,
+                    cs,
+                    0,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    &mut unit,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                );
+                let unit = if ok != 0 && !unit.is_null() {
+                    CStr::from_ptr(unit).to_string_lossy().into_owned()
+                } else {
+                    String::new()
+                };
+                result = if unit == "metre" {
+                    Ok(())
+                } else {
+                    Err(ReprojectError::NotMetric {
+                        crs: crs.label(),
+                        unit,
+                    })
+                };
+                proj_sys::proj_destroy(cs);
+            }
+            proj_sys::proj_destroy(obj);
+        }
+        proj_sys::proj_context_destroy(ctx);
+        result
+    }
 }

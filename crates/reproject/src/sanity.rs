@@ -5,7 +5,7 @@
 //! manifest gives one, else with the area of use of its declared CRS.
 
 use crate::{ReprojectError, Reprojector};
-use geo::{BoundingRect, Geometry, Rect};
+use geo::Rect;
 use proj::Proj;
 use tuilerie_model::CrsRef;
 
@@ -37,24 +37,21 @@ pub fn overshoot(extent: &Rect<f64>, area: &Rect<f64>) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Compare a layer's extent (working CRS) with its commune's outline (working CRS).
-pub fn against_outline(
-    extent: &Rect<f64>,
-    outline: &Geometry<f64>,
-    commune: &str,
-) -> Option<Overshoot> {
-    let area = outline.bounding_rect()?;
-    Some(Overshoot {
-        distance: overshoot(extent, &area),
+/// Compare a layer's extent with its commune's outline extent, both in the working CRS.
+pub fn against_outline(extent: &Rect<f64>, outline: &Rect<f64>, commune: &str) -> Overshoot {
+    Overshoot {
+        distance: overshoot(extent, outline),
         unit: "m",
         reference: format!("the outline of commune {commune}"),
-    })
+    }
 }
 
-/// Compare a layer's extent (in its source CRS) with the area of use of that CRS, in degrees.
-/// Returns `Ok(None)` when PROJ knows no area of use for it (e.g. a custom WKT).
+/// Compare a layer's extent (given in `extent_crs`, e.g. the working CRS) with the area of use
+/// of its declared CRS `crs`, in degrees. Returns `Ok(None)` when PROJ knows no area of use for
+/// it (e.g. a custom WKT).
 pub fn against_area_of_use(
-    extent_src: &Rect<f64>,
+    extent: &Rect<f64>,
+    extent_crs: &CrsRef,
     crs: &CrsRef,
 ) -> Result<Option<Overshoot>, ReprojectError> {
     let Ok(obj) = Proj::new(&crs.proj_definition()) else {
@@ -64,7 +61,7 @@ pub fn against_area_of_use(
         Ok((Some(a), name)) => (a, name),
         _ => return Ok(None),
     };
-    let lonlat = Reprojector::new(CrsRef::Epsg(4326)).transform_bounds(crs, *extent_src)?;
+    let lonlat = Reprojector::new(CrsRef::Epsg(4326)).transform_bounds(extent_crs, *extent)?;
     // An area crossing the antimeridian has west > east; compare longitudes in 0..360 then.
     let aou = if area.west > area.east {
         Rect::new((area.west, area.south), (area.east + 360.0, area.north))

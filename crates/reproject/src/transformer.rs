@@ -54,12 +54,14 @@ impl Reprojector {
         if let Some(c) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
             return Ok(c);
         }
-        let hops: Vec<(&CrsRef, &CrsRef)> =
-            if from.is_ntf() && self.target != NTF_HUB && !self.target.is_ntf() {
-                vec![(from, &NTF_HUB), (&NTF_HUB, &self.target)]
-            } else {
-                vec![(from, &self.target)]
-            };
+        let hops: Vec<(&CrsRef, &CrsRef)> = if crate::ntf::is_ntf(from)
+            && self.target != NTF_HUB
+            && !crate::ntf::is_ntf(&self.target)
+        {
+            vec![(from, &NTF_HUB), (&NTF_HUB, &self.target)]
+        } else {
+            vec![(from, &self.target)]
+        };
         let mut steps = Vec::new();
         let mut descriptions = Vec::new();
         for (a, b) in hops {
@@ -101,7 +103,7 @@ impl Reprojector {
         from: &CrsRef,
         coords: &mut [(f64, f64)],
     ) -> Result<(), ReprojectError> {
-        if crate::same_crs(from, &self.target) || coords.is_empty() {
+        if from == &self.target || coords.is_empty() {
             return Ok(());
         }
         let chain = self.chain(from)?;
@@ -142,8 +144,15 @@ impl Reprojector {
         geometry: &mut Geometry<f64>,
         from: &CrsRef,
     ) -> Result<(), ReprojectError> {
-        if crate::same_crs(from, &self.target) {
+        if from == &self.target {
             return Ok(());
+        }
+        // A Rect's corners are not its stored min/max once projected, nor a Triangle's
+        // orientation guaranteed: make them polygons first.
+        match geometry {
+            Geometry::Rect(r) => *geometry = Geometry::Polygon(r.to_polygon()),
+            Geometry::Triangle(t) => *geometry = Geometry::Polygon(t.to_polygon()),
+            _ => {}
         }
         let mut coords: Vec<(f64, f64)> = geometry.coords_iter().map(|c| (c.x, c.y)).collect();
         self.transform_coords(from, &mut coords)?;
@@ -165,7 +174,7 @@ impl Reprojector {
         from: &CrsRef,
         rect: geo::Rect<f64>,
     ) -> Result<geo::Rect<f64>, ReprojectError> {
-        if crate::same_crs(from, &self.target) {
+        if from == &self.target {
             return Ok(rect);
         }
         let (min, max) = (rect.min(), rect.max());

@@ -38,7 +38,8 @@ fn points() -> Vec<Point> {
 fn ign_92_points_within_a_millimetre() {
     let pts = points();
     assert_eq!(pts.len(), 92);
-    ntf::check_grid(&CrsRef::Epsg(27572)).expect("IGN's grid is installed (scripts/setup.sh)");
+    ntf::check_grid(&CrsRef::Epsg(27572), &Reprojector::new(CrsRef::Epsg(2154)))
+        .expect("IGN's grid is installed (scripts/setup.sh)");
     let r = Reprojector::new(CrsRef::Epsg(2154));
     let mut coords: Vec<(f64, f64)> = pts.iter().map(|p| p.src).collect();
     r.transform_coords(&CrsRef::Epsg(27572), &mut coords)
@@ -82,6 +83,7 @@ fn ign_92_points_within_a_millimetre() {
 #[test]
 fn the_grid_is_actually_used() {
     // Helmert instead of the grid would miss IGN's point by metres: the check proves the grid.
-    let check = ntf::check_grid(&CrsRef::Epsg(27572)).unwrap();
+    let check =
+        ntf::check_grid(&CrsRef::Epsg(27572), &Reprojector::new(CrsRef::Epsg(2154))).unwrap();
     assert!(check.reference_error_m < 1e-3, "{check:?}");
 }

@@ -35,7 +35,7 @@ fn ntf_is_refused_without_the_grid() {
     );
 
     // What tuilerie does: refuse, naming the grid and the fix.
-    let err = ntf::check_grid(&CrsRef::Epsg(27572))
+    let err = ntf::check_grid(&CrsRef::Epsg(27572), &Reprojector::new(CrsRef::Epsg(2154)))
         .unwrap_err()
         .to_string();
     assert!(err.contains("ntf_r93"), "{err}");
