@@ -54,6 +54,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+    // PROJ prints its own errors to stderr; ours name the file and layer. Keep it quiet unless
+    // the user asked for its debug output.
+    if std::env::var_os("PROJ_DEBUG").is_none() {
+        std::env::set_var("PROJ_DEBUG", "0");
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),

@@ -173,14 +173,18 @@ fn validate_names_every_problem_at_once() {
         "{HEAD}\n[[communes]]\ninsee = \"91326\"\nnom = \"J\"\n\
          [[communes.deliveries]]\npath = \"missing.shp\"\ntheme = \"parcelles\"\n\
          [[communes.deliveries]]\npath = \"noprj.shp\"\ntheme = \"parcelles\"\n\
-         [[communes.deliveries]]\npath = \"{}\"\ntheme = \"parcelles\"\nmapping = {{ IDPAR = \"id\" }}\n",
+         [[communes.deliveries]]\npath = \"{}\"\ntheme = \"parcelles\"\nmapping = {{ IDPAR = \"id\" }}\n\
+         [[communes.deliveries]]\npath = \"noprj.shp\"\ntheme = \"parcels\"\n\
+         [[communes.deliveries]]\npath = \"noprj.shp\"\ntheme = \"parcelles\"\ncrs = \"EPSG:999999\"\n",
         fixture("91326-juvisy-sur-orge/PARCELLES.shp")
     );
     let mpath = dir.path().join("m.toml");
     std::fs::write(&mpath, manifest).unwrap();
     let (code, _, err) = tuilerie(&["validate", mpath.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(err.contains("5 problem(s)"), "{err}");
+    assert!(err.contains("did you mean \"parcelles\""), "{err}");
+    assert!(err.contains("unknown CRS EPSG:999999"), "{err}");
     assert!(err.contains("missing.shp: file not found"), "{err}");
     assert!(
         err.contains("noprj.shp).crs: layer noprj declares no CRS"),
@@ -231,6 +235,63 @@ fn a_failed_delivery_stops_the_layers_but_not_the_report() {
         common::gdal_features(&out.join("parcelles.fgb"), "id", None).len(),
         567
     );
+    // A later failing build removes that layer rather than leave it to pass for its own.
+    let (code, _, _) = tuilerie(&[
+        "build",
+        "-q",
+        mpath.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        !out.join("parcelles.fgb").exists(),
+        "stale layer left behind"
+    );
+}
+
+#[test]
+fn a_truncated_file_is_an_error_not_a_silent_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("91432-morangis/parcelles.fgb")).unwrap();
+    std::fs::write(dir.path().join("cut.fgb"), &bytes[..bytes.len() * 3 / 4]).unwrap();
+    let (report, out) = run(
+        dir.path(),
+        &delivery("cut.fgb", "mapping = { idu = \"id\" }"),
+    );
+    let d = &report.deliveries[0];
+    assert!(d.read < 120, "{}", d.read);
+    let e = report.errors.join("\n");
+    assert!(
+        e.contains("cut.fgb") && e.contains(&format!("read {} of 120 features", d.read)),
+        "{e}"
+    );
+    assert!(
+        !report.reconciles(),
+        "the shortfall shows in the reconciliation"
+    );
+    assert!(!out.join("parcelles.fgb").exists());
+}
+
+#[test]
+fn missing_outlines_are_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mpath = dir.path().join("m.toml");
+    let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "");
+    std::fs::write(
+        &mpath,
+        format!("{HEAD}\n[outlines]\npath = \"nowhere.geojson\"\n{body}"),
+    )
+    .unwrap();
+    let (code, _, err) = tuilerie(&[
+        "build",
+        "-q",
+        mpath.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nowhere.geojson: file not found"), "{err}");
 }
 
 #[test]

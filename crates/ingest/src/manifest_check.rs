@@ -26,9 +26,9 @@ pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
             }
         }
     }
-    for (ci, c) in manifest.communes.iter().enumerate() {
-        for (di, d) in c.deliveries.iter().enumerate() {
-            let at = format!("communes[{ci}] ({}).deliveries[{di}] ({})", c.insee, d.path);
+    for c in &manifest.communes {
+        for d in &c.deliveries {
+            let at = d.location.clone();
             let path = manifest.resolve(&d.path);
             let wanted = crate::delivery_layer(d, &path);
             let layers = match layer_facts(&path, wanted.as_deref()) {

@@ -174,6 +174,7 @@ mod tests {
 
     fn delivery(mapping: &[(&str, &str)]) -> Delivery {
         Delivery {
+            location: "test".into(),
             path: "x.shp".into(),
             theme: Theme::Parcelles,
             layer: None,

@@ -77,6 +77,8 @@ pub struct Commune {
 pub struct Delivery {
     /// As written in the manifest (relative to it): used in provenance and reports.
     pub path: String,
+    /// Where the manifest declares it, for messages: `communes[1] (91326).deliveries[0] (path)`.
+    pub location: String,
     pub theme: Theme,
     pub layer: Option<String>,
     pub crs: Option<CrsRef>,
@@ -288,6 +290,7 @@ impl RawManifest {
                     }
                 }
                 deliveries.push(Delivery {
+                    location: dat,
                     path: d.path,
                     theme,
                     layer: d.layer,

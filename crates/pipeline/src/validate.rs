@@ -14,18 +14,13 @@ pub fn validate(manifest: &Manifest) -> Vec<ManifestProblem> {
         });
     }
     let reprojector = Reprojector::new(manifest.working_crs.clone());
-    for (ci, c) in manifest.communes.iter().enumerate() {
-        for (di, d) in c.deliveries.iter().enumerate() {
-            if let Some(crs) = &d.crs {
-                if let Err(e) = reprojector.describe(crs) {
-                    problems.push(ManifestProblem {
-                        location: format!(
-                            "communes[{ci}] ({}).deliveries[{di}] ({}).crs",
-                            c.insee, d.path
-                        ),
-                        message: e.to_string(),
-                    });
-                }
+    for (_, d) in manifest.deliveries() {
+        if let Some(crs) = &d.crs {
+            if let Err(e) = reprojector.describe(crs) {
+                problems.push(ManifestProblem {
+                    location: format!("{}.crs", d.location),
+                    message: e.to_string(),
+                });
             }
         }
     }

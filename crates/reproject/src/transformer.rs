@@ -62,6 +62,12 @@ impl Reprojector {
         } else {
             vec![(from, &self.target)]
         };
+        if Proj::new(&from.proj_definition()).is_err() {
+            return Err(ReprojectError::UnknownCrs {
+                crs: from.label(),
+                reason: "PROJ does not know it".into(),
+            });
+        }
         let mut steps = Vec::new();
         let mut descriptions = Vec::new();
         for (a, b) in hops {
