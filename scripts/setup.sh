@@ -5,7 +5,8 @@ set -euo pipefail
 
 # Build: GDAL 3.6 and PROJ 9.1 libraries with pkg-config files; IGN's NTF grid (proj-data).
 # Tests: the independent tools we check against (ogr2ogr/ogrinfo, cs2cs).
-packages=(pkg-config libgdal-dev gdal-bin libproj-dev proj-bin proj-data libsqlite3-dev)
+# Benches: /usr/bin/time for peak memory.
+packages=(pkg-config libgdal-dev gdal-bin libproj-dev proj-bin proj-data libsqlite3-dev time)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -97,34 +97,74 @@ fn find_thf(dir: &Path) -> Option<PathBuf> {
 /// sheet, named `SHEET/LAYER`. A sheet without that layer (a sheet with no building, say)
 /// gives an empty layer rather than an error.
 pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<Vec<SourceLayer>, IngestError> {
-    let Some(layer) = layer else {
-        return Err(IngestError::AmbiguousLayer {
-            path: path.to_path_buf(),
-            available: "an EDIGEO sheet holds one layer per object type (PARCELLE_id, BATIMENT_id, SECTION_id, COMMUNE_id, …)".into(),
-        });
+    read_many(path, &[layer])
+        .pop()
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// Read several layers of the same sheets, extracting each sheet once: one result per
+/// requested layer, in order, each with one [`SourceLayer`] per sheet.
+pub(crate) fn read_many(
+    path: &Path,
+    layers: &[Option<&str>],
+) -> Vec<Result<Vec<SourceLayer>, IngestError>> {
+    let mut out: Vec<Result<Vec<SourceLayer>, IngestError>> = layers
+        .iter()
+        .map(|l| match l {
+            Some(_) => Ok(Vec::new()),
+            None => Err(IngestError::AmbiguousLayer {
+                path: path.to_path_buf(),
+                available: "an EDIGEO sheet holds one layer per object type (PARCELLE_id, BATIMENT_id, SECTION_id, COMMUNE_id, …)".into(),
+            }),
+        })
+        .collect();
+    let sheets = match sheets(path) {
+        Ok(s) => s,
+        Err(e) => {
+            return layers
+                .iter()
+                .map(|_| Err(IngestError::unreadable(path, &e)))
+                .collect()
+        }
     };
-    let mut out = Vec::new();
-    for sheet in sheets(path)? {
-        let ex = extract(&sheet)?;
-        let ds = gdal_source::open(&ex.thf)?;
-        let name = format!("{}/{}", sheet_name(&sheet), layer);
-        let mut sl = match ds.layer_by_name(layer) {
-            Ok(mut l) => gdal_source::read_layer(&mut l, "EDIGEO".into())?,
-            Err(_) => {
-                let names: Vec<String> = ds
-                    .layers()
-                    .map(|l| gdal::vector::LayerAccess::name(&l))
-                    .collect();
-                let mut empty = SourceLayer::new(String::new(), "EDIGEO");
-                empty.warnings.push(format!(
-                    "sheet has no layer {layer} (it has: {})",
-                    names.join(", ")
-                ));
-                empty
+    for sheet in sheets {
+        let opened = extract(&sheet).and_then(|ex| gdal_source::open(&ex.thf).map(|ds| (ex, ds)));
+        for (slot, layer) in out.iter_mut().zip(layers) {
+            let (Ok(acc), Some(layer)) = (slot.as_mut(), layer) else {
+                continue;
+            };
+            match &opened {
+                Ok((_, ds)) => match read_sheet_layer(ds, &sheet, layer) {
+                    Ok(sl) => acc.push(sl),
+                    Err(e) => *slot = Err(e),
+                },
+                Err(e) => *slot = Err(IngestError::unreadable(&sheet, e)),
             }
-        };
-        sl.name = name;
-        out.push(sl);
+        }
     }
-    Ok(out)
+    out
+}
+
+fn read_sheet_layer(
+    ds: &gdal::Dataset,
+    sheet: &Path,
+    layer: &str,
+) -> Result<SourceLayer, IngestError> {
+    let mut sl = match ds.layer_by_name(layer) {
+        Ok(mut l) => gdal_source::read_layer(&mut l, "EDIGEO".into())?,
+        Err(_) => {
+            let names: Vec<String> = ds
+                .layers()
+                .map(|l| gdal::vector::LayerAccess::name(&l))
+                .collect();
+            let mut empty = SourceLayer::new(String::new(), "EDIGEO");
+            empty.warnings.push(format!(
+                "sheet has no layer {layer} (it has: {})",
+                names.join(", ")
+            ));
+            empty
+        }
+    };
+    sl.name = format!("{}/{}", sheet_name(sheet), layer);
+    Ok(sl)
 }

@@ -68,6 +68,19 @@ pub fn delivery_layer(delivery: &tuilerie_model::Delivery, path: &Path) -> Optio
     })
 }
 
+/// Read several layers of one file, for deliveries that share it (an EDIGEO delivery read as
+/// parcels, sections and buildings): EDIGEO sheets are extracted once for all. One result per
+/// requested layer, in order.
+pub fn read_delivery_layers(
+    path: &Path,
+    layers: &[Option<&str>],
+) -> Vec<Result<Vec<SourceLayer>, IngestError>> {
+    if path.exists() && Format::detect(path) == Format::Edigeo {
+        return edigeo::read_many(path, layers);
+    }
+    layers.iter().map(|l| read_delivery(path, *l)).collect()
+}
+
 /// Read the layer(s) of a delivery. With `layer = None` a single-layer file gives its layer and
 /// a multi-layer file is an error that lists its layers. An EDIGEO delivery (one or several
 /// `.tar.bz2` sheets, or a folder of them) gives one layer per sheet, named `SHEET/LAYER`.

@@ -6,10 +6,11 @@ use crate::{outlines, BuildError};
 use geo::{BoundingRect, Geometry, Rect};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
 use tuilerie_ingest::geometry_check::{check_geometry, precheck, Checked};
 use tuilerie_ingest::mapping::MappingPlan;
-use tuilerie_ingest::{read_delivery, Format, SourceFeature, SourceLayer};
+use tuilerie_ingest::{read_delivery_layers, Format, SourceFeature, SourceLayer};
 use tuilerie_model::schema::GeometryFamily;
 use tuilerie_model::{Commune, CrsRef, Delivery, Feature, Manifest, Provenance, Theme, Value};
 use tuilerie_reproject::{ntf, sanity, Reprojector};
@@ -38,6 +39,9 @@ pub struct Ingested {
     pub rejects: Vec<Reject>,
     pub report: BuildReport,
 }
+
+/// A delivery's layers as read, or why it could not be read.
+type DeliveryRead = Result<Vec<SourceLayer>, String>;
 
 /// What happened to one feature.
 enum Outcome {
@@ -71,22 +75,48 @@ pub fn ingest_manifest(
         .as_ref()
         .map_or(f64::INFINITY, |o| o.max_distance_m);
 
-    // 1. Read every delivery (in parallel: GDAL datasets are per thread).
+    // 1. Read every delivery, in parallel (GDAL datasets are per thread). Deliveries that
+    //    share a file (an EDIGEO delivery read as parcels, sections, buildings) are read
+    //    together, so that its sheets are extracted once.
     let deliveries: Vec<(&Commune, &Delivery)> = manifest.deliveries().collect();
-    let read: Vec<(Result<Vec<SourceLayer>, String>, u64)> = deliveries
+    let mut groups: Vec<(PathBuf, Vec<usize>)> = Vec::new();
+    for (i, (_, d)) in deliveries.iter().enumerate() {
+        let path = manifest.resolve(&d.path);
+        match groups.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((path, vec![i])),
+        }
+    }
+    let mut read: Vec<(DeliveryRead, u64)> =
+        deliveries.iter().map(|_| (Ok(Vec::new()), 0)).collect();
+    let group_results: Vec<Vec<(usize, DeliveryRead, u64)>> = groups
         .par_iter()
-        .map(|(_, d)| {
+        .map(|(path, members)| {
             let t = Instant::now();
-            let path = manifest.resolve(&d.path);
-            let wanted = tuilerie_ingest::delivery_layer(d, &path);
-            let r = read_delivery(&path, wanted.as_deref()).map_err(|e| e.to_string());
-            if let Ok(layers) = &r {
-                progress.add_total(layers.iter().map(|l| l.features.len() as u64).sum());
-            }
-            progress.message(&format!("read {}", d.path), false);
-            (r, t.elapsed().as_millis() as u64)
+            let wanted: Vec<Option<String>> = members
+                .iter()
+                .map(|&i| tuilerie_ingest::delivery_layer(deliveries[i].1, path))
+                .collect();
+            let layers: Vec<Option<&str>> = wanted.iter().map(|w| w.as_deref()).collect();
+            let results = read_delivery_layers(path, &layers);
+            // Shared reading time, split evenly among the deliveries of the file.
+            let ms = t.elapsed().as_millis() as u64 / members.len() as u64;
+            members
+                .iter()
+                .zip(results)
+                .map(|(&i, r)| {
+                    if let Ok(layers) = &r {
+                        progress.add_total(layers.iter().map(|l| l.features.len() as u64).sum());
+                    }
+                    progress.message(&format!("read {}", deliveries[i].1.path), false);
+                    (i, r.map_err(|e| e.to_string()), ms)
+                })
+                .collect()
         })
         .collect();
+    for (i, r, ms) in group_results.into_iter().flatten() {
+        read[i] = (r, ms);
+    }
 
     // 2. Before any NTF coordinate is touched, make sure IGN's grid is really used, for every
     //    distinct NTF source CRS and through the route it will take.

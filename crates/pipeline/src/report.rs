@@ -137,7 +137,7 @@ impl BuildReport {
         if warnings > 0 {
             let _ = writeln!(
                 s,
-                "{warnings} warning(s), each naming its feature: see report.json"
+                "{warnings} warning(s), each naming its layer or feature: see report.json"
             );
         }
         for e in &self.errors {

@@ -130,7 +130,8 @@ pub fn check_grid(source: &CrsRef, reprojector: &Reprojector) -> Result<GridChec
     // The transformation the build uses.
     reprojector.transform_coords(source, &mut pt)?;
     let err = ((pt[0].0 - expected[0].0).powi(2) + (pt[0].1 - expected[0].1).powi(2)).sqrt();
-    if !(err <= 0.01) {
+    // NaN (a failed transform) must fail the check too.
+    if err.is_nan() || err > 0.01 {
         return Err(ReprojectError::NtfGridNotUsed {
             crs: source.label(),
             to: reprojector.target().label(),
