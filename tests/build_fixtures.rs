@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use tuilerie_pipeline::{build, IngestOptions};
 
 #[test]
@@ -59,63 +58,12 @@ fn fixtures_build_reads_everything_and_agrees_with_ogr2ogr() {
 
     // Coordinates agree with ogr2ogr within 1 cm, vertex by vertex, for every parcel.
     let tmp = tempfile::tempdir().unwrap();
-    let fx = common::fixtures().join("essonne-fusion");
-    let cases = [
-        (
-            "91027",
-            format!(
-                "/vsigzip/{}",
-                fx.join("91027-athis-mons/cadastre-91027-parcelles.json.gz")
-                    .display()
-            ),
-            "id",
-        ),
-        (
-            "91326",
-            fx.join("91326-juvisy-sur-orge/PARCELLES.shp")
-                .display()
-                .to_string(),
-            "IDU",
-        ),
-        (
-            "91479",
-            fx.join("91479-paray-vieille-poste/cadastre.gpkg")
-                .display()
-                .to_string(),
-            "id_parcelle",
-        ),
-        (
-            "91432",
-            fx.join("91432-morangis/parcelles.fgb")
-                .display()
-                .to_string(),
-            "idu",
-        ),
-    ];
-    for (commune, src, key) in cases {
-        let reference = common::ogr2ogr_to_l93(&src, tmp.path(), commune, &[]);
-        let theirs: HashMap<String, geo::Geometry<f64>> =
-            common::gdal_features(&reference, key, None)
-                .into_iter()
-                .collect();
-        let mine = common::gdal_features(&fgb, "id", Some(&format!("src_commune = '{commune}'")));
-        assert_eq!(mine.len(), theirs.len(), "{commune}");
-        let mut worst = 0.0f64;
-        for (id, g) in &mine {
-            let t = theirs
-                .get(id)
-                .unwrap_or_else(|| panic!("{commune}: ogr2ogr has no parcel {id}"));
-            let d = common::max_vertex_distance(g, t)
-                .unwrap_or_else(|| panic!("{commune} {id}: vertex counts differ"));
-            worst = worst.max(d);
-        }
+    for (commune, src, key) in common::essonne_sources(&common::fixtures().join("essonne-fusion")) {
+        let (n, worst) =
+            common::compare_with_ogr2ogr(&fgb, "id", commune, &src, Some(key), tmp.path());
         assert!(
-            worst < 0.01,
+            n > 0 && worst < 0.01,
             "{commune}: worst vertex differs from ogr2ogr by {worst} m"
-        );
-        eprintln!(
-            "{commune}: {} parcels, worst vertex difference with ogr2ogr {worst:.2e} m",
-            mine.len()
         );
     }
 }

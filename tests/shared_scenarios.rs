@@ -36,63 +36,13 @@ fn essonne_fusion_reads_all_four_deliveries() {
     );
 
     let fgb = out.path().join("parcelles.fgb");
-    let sc = shared.join("scenarios/essonne-fusion");
     let tmp = tempfile::tempdir().unwrap();
-    let cases = [
-        (
-            "91027",
-            format!(
-                "/vsigzip/{}",
-                sc.join("91027-athis-mons/cadastre-91027-parcelles.json.gz")
-                    .display()
-            ),
-            "id",
-        ),
-        (
-            "91326",
-            sc.join("91326-juvisy-sur-orge/PARCELLES.shp")
-                .display()
-                .to_string(),
-            "IDU",
-        ),
-        (
-            "91479",
-            sc.join("91479-paray-vieille-poste/cadastre.gpkg")
-                .display()
-                .to_string(),
-            "id_parcelle",
-        ),
-        (
-            "91432",
-            sc.join("91432-morangis/parcelles.fgb")
-                .display()
-                .to_string(),
-            "idu",
-        ),
-    ];
-    for (commune, src, key) in cases {
-        let reference = common::ogr2ogr_to_l93(&src, tmp.path(), commune, &[]);
-        let theirs: HashMap<String, geo::Geometry<f64>> =
-            common::gdal_features(&reference, key, None)
-                .into_iter()
-                .collect();
-        let mine = common::gdal_features(&fgb, "id", Some(&format!("src_commune = '{commune}'")));
-        assert_eq!(
-            mine.len(),
-            theirs.len(),
-            "{commune}: parcel ids are unique within a delivery"
-        );
-        let worst = mine
-            .iter()
-            .map(|(id, g)| common::max_vertex_distance(g, &theirs[id]).unwrap_or(f64::INFINITY))
-            .fold(0.0, f64::max);
+    for (commune, src, key) in common::essonne_sources(&shared.join("scenarios/essonne-fusion")) {
+        let (_, worst) =
+            common::compare_with_ogr2ogr(&fgb, "id", commune, &src, Some(key), tmp.path());
         assert!(
             worst < 0.01,
             "{commune}: worst vertex differs from ogr2ogr by {worst} m"
-        );
-        eprintln!(
-            "{commune}: {} parcels, worst vertex difference with ogr2ogr {worst:.2e} m",
-            mine.len()
         );
     }
 }
@@ -128,27 +78,12 @@ fn lille_voirie_reads_all_three_deliveries() {
             sc.join("59527-saint-andre-lez-lille/voirie.geojson"),
         ),
     ] {
-        let reference = common::ogr2ogr_to_l93(
-            &src.display().to_string(),
-            tmp.path(),
-            commune,
-            &["-preserve_fid"],
-        );
-        let theirs = common::gdal_features_by_fid(&reference);
-        let mine =
-            common::gdal_features(&fgb, "src_id", Some(&format!("src_commune = '{commune}'")));
-        assert_eq!(mine.len(), theirs.len(), "{commune}");
-        let worst = mine
-            .iter()
-            .map(|(id, g)| common::max_vertex_distance(g, &theirs[id]).unwrap_or(f64::INFINITY))
-            .fold(0.0, f64::max);
+        let src = src.display().to_string();
+        let (_, worst) =
+            common::compare_with_ogr2ogr(&fgb, "src_id", commune, &src, None, tmp.path());
         assert!(
             worst < 0.01,
             "{commune}: worst vertex differs from ogr2ogr by {worst} m"
-        );
-        eprintln!(
-            "{commune}: {} roads, worst vertex difference with ogr2ogr {worst:.2e} m",
-            mine.len()
         );
     }
 }

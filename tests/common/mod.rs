@@ -130,3 +130,66 @@ pub fn gdal_strings(path: &Path, field: &str) -> Vec<String> {
         .map(|f| f.field_as_string(idx).unwrap().unwrap_or_default())
         .collect()
 }
+
+/// The four deliveries of an essonne-fusion folder (the fixture or ../shared's scenario):
+/// (commune, path GDAL opens, its parcel id field).
+pub fn essonne_sources(dir: &Path) -> Vec<(&'static str, String, &'static str)> {
+    let p = |rel: &str| dir.join(rel).display().to_string();
+    vec![
+        (
+            "91027",
+            format!(
+                "/vsigzip/{}",
+                p("91027-athis-mons/cadastre-91027-parcelles.json.gz")
+            ),
+            "id",
+        ),
+        ("91326", p("91326-juvisy-sur-orge/PARCELLES.shp"), "IDU"),
+        (
+            "91479",
+            p("91479-paray-vieille-poste/cadastre.gpkg"),
+            "id_parcelle",
+        ),
+        ("91432", p("91432-morangis/parcelles.fgb"), "idu"),
+    ]
+}
+
+/// Compare our output layer `ours` (features of `commune`, keyed by `our_key`) with
+/// `ogr2ogr -t_srs EPSG:2154` of `src` (keyed by `their_key`, or by FID when `None`): the same
+/// features, vertex by vertex. Returns (features, worst vertex distance in metres).
+pub fn compare_with_ogr2ogr(
+    ours: &Path,
+    our_key: &str,
+    commune: &str,
+    src: &str,
+    their_key: Option<&str>,
+    tmp: &Path,
+) -> (usize, f64) {
+    let theirs: std::collections::HashMap<String, geo::Geometry<f64>> = match their_key {
+        Some(k) => gdal_features(&ogr2ogr_to_l93(src, tmp, commune, &[]), k, None)
+            .into_iter()
+            .collect(),
+        None => gdal_features_by_fid(&ogr2ogr_to_l93(src, tmp, commune, &["-preserve_fid"])),
+    };
+    let mine = gdal_features(ours, our_key, Some(&format!("src_commune = '{commune}'")));
+    assert_eq!(
+        mine.len(),
+        theirs.len(),
+        "{commune}: feature counts differ from ogr2ogr's"
+    );
+    let worst = mine
+        .iter()
+        .map(|(id, g)| {
+            let t = theirs
+                .get(id)
+                .unwrap_or_else(|| panic!("{commune}: ogr2ogr has no feature {id}"));
+            max_vertex_distance(g, t)
+                .unwrap_or_else(|| panic!("{commune} {id}: vertex counts differ"))
+        })
+        .fold(0.0, f64::max);
+    eprintln!(
+        "{commune}: {} features, worst vertex difference with ogr2ogr {worst:.2e} m",
+        mine.len()
+    );
+    (mine.len(), worst)
+}
