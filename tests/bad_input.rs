@@ -396,6 +396,12 @@ fn non_utf8_text_is_decoded_as_latin1_and_reported() {
     let dbf = dir.path().join("latin.dbf");
     let mut bytes = std::fs::read(&dbf).unwrap();
     bytes[29] = 0;
+    // And a Latin-1 field name: `nom` → `nóm` (0xF3) in the DBF field descriptors.
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"nom\0")
+        .expect("field nom");
+    bytes[at + 1] = 0xF3;
     std::fs::write(&dbf, bytes).unwrap();
     let (report, out) = run(
         dir.path(),
@@ -405,11 +411,17 @@ fn non_utf8_text_is_decoded_as_latin1_and_reported() {
     assert_eq!(d.kept, 3);
     assert!(
         d.warnings.iter().any(|w| w.contains(
-            "latin.shp [latin] feature 0: field nom: text is not UTF-8; decoded as ISO-8859-1"
+            "latin.shp [latin] feature 0: field nóm: text is not UTF-8; decoded as ISO-8859-1"
         )),
         "{:#?}",
         d.warnings
     );
-    let nom = common::gdal_strings(&out.join("parcelles.fgb"), "nom");
+    assert!(
+        d.warnings.iter().any(|w| w
+            .contains("latin.shp [latin]: field name \"nóm\" is not UTF-8; decoded as ISO-8859-1")),
+        "{:#?}",
+        d.warnings
+    );
+    let nom = common::gdal_strings(&out.join("parcelles.fgb"), "nóm");
     assert!(nom.iter().all(|n| n == "Allée des Châtaigniers"), "{nom:?}");
 }
