@@ -46,7 +46,7 @@ impl Progress {
     /// A message: on the bar when there is one, else a log line, rate-limited unless `force`.
     pub fn message(&self, msg: &str, force: bool) {
         match &self.bar {
-            Some(b) => b.set_message(msg.to_string()),
+            Some(b) => b.set_message(tail(msg, 60)),
             None => {
                 let mut last = self.last_log.lock().unwrap_or_else(|p| p.into_inner());
                 if force || last.elapsed() > Duration::from_secs(5) {
@@ -61,5 +61,16 @@ impl Progress {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+/// The end of a message, so that a bar stays on one line: `…/cadastre.gpkg: 2857 read`.
+fn tail(msg: &str, max: usize) -> String {
+    let n = msg.chars().count();
+    if n <= max {
+        msg.to_string()
+    } else {
+        let rest: String = msg.chars().skip(n - (max - 1)).collect();
+        format!("…{rest}")
     }
 }
