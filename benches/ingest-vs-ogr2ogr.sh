@@ -5,6 +5,7 @@
 # delivery to FlatGeobuf (reproject + write only, no mapping or validation).
 # Wall time (best of N) and peak RSS of each, and their ratio.
 #   benches/ingest-vs-ogr2ogr.sh [MANIFEST] [RUNS]
+# The manifest's deliveries must be files ogr2ogr opens directly (not EDIGEO archives).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 manifest=${1:-examples/essonne-fusion.toml}
@@ -17,11 +18,18 @@ base=$(dirname "$manifest")
 
 # The deliveries of the manifest, as ogr2ogr sources (gzip through /vsigzip/).
 mapfile -t sources < <(grep -E '^path *= *"' "$manifest" | sed -E 's/^path *= *"(.*)"/\1/' | grep -v communes-2018)
+for s in "${sources[@]}"; do
+  if [ -d "$base/$s" ] || [[ "$s" == *.tar.bz2 ]]; then
+    echo "$s: ogr2ogr cannot read EDIGEO archives or folders directly; no anchor for this manifest" >&2
+    exit 1
+  fi
+done
 
 measure() { # label command...: best wall seconds and max RSS MiB over $runs runs
   local best=999999 rss=0
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$tmp/t" "$@" >/dev/null 2>&1
+    /usr/bin/time -f '%e %M' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" || {
+      echo "failed: $* ($(tail -1 "$tmp/err"))" >&2; exit 1; }
     read -r wall kb < "$tmp/t"
     best=$(awk -v a="$best" -v b="$wall" 'BEGIN{print (b<a)?b:a}')
     rss=$(( kb > rss ? kb : rss ))
