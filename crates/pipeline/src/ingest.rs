@@ -58,7 +58,8 @@ struct LayerOutcome {
     kept: Vec<Feature>,
     rejects: Vec<Reject>,
     warnings: Vec<String>,
-    error: Option<String>,
+    /// Problems that make the delivery fail (each is reported).
+    errors: Vec<String>,
 }
 
 /// Ingest every delivery of a manifest.
@@ -187,7 +188,7 @@ pub fn ingest_manifest(
                     dr.repaired += outcome.report.repaired;
                     dr.rejected += outcome.report.rejected;
                     dr.warnings.extend(outcome.warnings);
-                    dr.errors.extend(outcome.error);
+                    dr.errors.extend(outcome.errors);
                     dr.layers.push(outcome.report);
                     themes
                         .entry(delivery.theme.clone())
@@ -267,11 +268,11 @@ fn process_layer(
             .iter()
             .map(|w| format!("{} [{}]: {w}", delivery.path, layer.name))
             .collect(),
-        error: None,
+        errors: Vec::new(),
     };
     // Features the reader could not get to are lost: that is an error, never a silent gap.
     if let Some(shortfall) = layer.shortfall() {
-        out.error = Some(format!("[{}] {shortfall}", layer.name));
+        out.errors.push(format!("[{}] {shortfall}", layer.name));
     }
     if read == 0 {
         return out;
@@ -286,7 +287,7 @@ fn process_layer(
         out.rejects
             .extend(features.iter().map(|f| ctx.reject(f, reason.clone(), None)));
         out.report.rejected = out.report.read;
-        out.error = Some(format!("[{}] {reason}", layer.name));
+        out.errors.push(format!("[{}] {reason}", layer.name));
     };
     let Some(crs) = delivery.crs.clone().or_else(|| layer.crs.clone()) else {
         reject_all(
@@ -385,7 +386,7 @@ fn process_layer(
                     delivery.path, layer.name
                 ));
             } else {
-                out.error = Some(format!("[{}] {msg}", layer.name));
+                out.errors.push(format!("[{}] {msg}", layer.name));
             }
         }
     }
