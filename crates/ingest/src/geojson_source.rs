@@ -38,9 +38,10 @@ pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
     if crate::format::is_sequence_name(path) || looks_like_sequence(body) {
         read_sequence(body, &mut layer);
     } else {
-        let doc: Json = serde_json::from_str(body)
+        let (rest, streamed) = parse_streaming(body, &mut layer)
             .map_err(|e| IngestError::unreadable(path, format!("invalid JSON: {e}")))?;
-        read_document(doc, &mut layer).map_err(|reason| IngestError::unreadable(path, reason))?;
+        read_document(rest, streamed, &mut layer)
+            .map_err(|reason| IngestError::unreadable(path, reason))?;
     }
     let crs_unreadable = layer
         .warnings
@@ -95,10 +96,75 @@ fn broken(index: u64, reason: String) -> SourceFeature {
     }
 }
 
-fn read_document(doc: Json, layer: &mut SourceLayer) -> Result<(), String> {
-    let Json::Object(mut obj) = doc else {
-        return Err("top level is not a JSON object".into());
-    };
+/// Parse a document, streaming the elements of its `features` array into the layer one at a
+/// time (a whole FeatureCollection as a `serde_json::Value` takes about 30 times the file's
+/// size in memory); every other top-level member is returned as JSON, with whether a
+/// `features` array was seen.
+fn parse_streaming(
+    body: &str,
+    layer: &mut SourceLayer,
+) -> Result<(Map<String, Json>, bool), serde_json::Error> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    struct Top<'a>(&'a mut SourceLayer);
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = (Map<String, Json>, bool);
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a GeoJSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            let mut rest = Map::new();
+            let mut streamed = false;
+            while let Some(key) = m.next_key::<String>()? {
+                if key == "features" && !streamed {
+                    m.next_value_seed(Features(&mut *self.0))?;
+                    streamed = true;
+                } else {
+                    let v: Json = m.next_value()?;
+                    rest.insert(key, v);
+                }
+            }
+            Ok((rest, streamed))
+        }
+    }
+
+    struct Features<'a>(&'a mut SourceLayer);
+    impl<'de> DeserializeSeed<'de> for Features<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Features<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of features")
+        }
+        fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<(), S::Error> {
+            let mut i = 0u64;
+            while let Some(f) = s.next_element::<Json>()? {
+                self.0.features.push(match f {
+                    Json::Object(o) => feature_from_object(o, i),
+                    _ => broken(i, "feature is not a JSON object".into()),
+                });
+                i += 1;
+            }
+            Ok(())
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(body);
+    let out = de.deserialize_map(Top(layer))?;
+    de.end()?;
+    Ok(out)
+}
+
+fn read_document(
+    obj: Map<String, Json>,
+    streamed_features: bool,
+    layer: &mut SourceLayer,
+) -> Result<(), String> {
     if let Some(crs) = obj.get("crs") {
         layer.crs = legacy_crs(crs);
         if layer.crs.is_none() {
@@ -113,16 +179,9 @@ fn read_document(doc: Json, layer: &mut SourceLayer) -> Result<(), String> {
         }
     }
     match obj.get("type").and_then(Json::as_str) {
+        Some("FeatureCollection") if streamed_features => {}
         Some("FeatureCollection") => {
-            let Some(Json::Array(features)) = obj.remove("features") else {
-                return Err("FeatureCollection without a features array".into());
-            };
-            for (i, f) in features.into_iter().enumerate() {
-                layer.features.push(match f {
-                    Json::Object(o) => feature_from_object(o, i as u64),
-                    _ => broken(i as u64, "feature is not a JSON object".into()),
-                });
-            }
+            return Err("FeatureCollection without a features array".into())
         }
         Some("Feature") => layer.features.push(feature_from_object(obj, 0)),
         Some(_) => {
