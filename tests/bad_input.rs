@@ -425,3 +425,58 @@ fn non_utf8_text_is_decoded_as_latin1_and_reported() {
     let nom = common::gdal_strings(&out.join("parcelles.fgb"), "nóm");
     assert!(nom.iter().all(|n| n == "Allée des Châtaigniers"), "{nom:?}");
 }
+
+#[test]
+fn an_ntf_layer_that_would_skip_the_grid_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // Morangis declared with a PROJ string carrying its own Helmert shift: PROJ would apply it.
+    let helmert = "+proj=lcc +lat_1=46.8 +lat_0=46.8 +lon_0=0 +k_0=0.99987742 +x_0=600000 \
+                   +y_0=2200000 +ellps=clrk80ign +pm=paris +towgs84=-168,-60,320 +units=m +no_defs +type=crs";
+    let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "")
+        + &delivery(
+            &fixture("91432-morangis/parcelles.fgb"),
+            &format!("crs = \"{helmert}\""),
+        )
+        .replace("insee = \"91326\"", "insee = \"91432\"");
+    let (report, out) = run(dir.path(), &body);
+    let e = report.errors.join("\n");
+    assert!(
+        e.contains("parcelles.fgb") && e.contains("anonymous definition"),
+        "{e}"
+    );
+    assert!(
+        e.contains("EPSG:27572"),
+        "the message says what to declare: {e}"
+    );
+    // The other delivery is processed and reported; everything is accounted for.
+    assert_eq!(report.deliveries[0].kept, 567);
+    assert_eq!(report.deliveries[1].rejected, 120);
+    assert!(out.join("report.json").exists());
+}
+
+#[test]
+fn a_working_crs_in_degrees_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mpath = dir.path().join("m.toml");
+    let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "");
+    let head = HEAD.replace(
+        "nom = \"Test\"",
+        "nom = \"Test\"\nworking_crs = \"EPSG:4326\"",
+    );
+    std::fs::write(&mpath, format!("{head}\n{body}")).unwrap();
+    let (code, _, err) = tuilerie(&["validate", mpath.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("working_crs: the working CRS must be metric"),
+        "{err}"
+    );
+    let (code, _, err) = tuilerie(&[
+        "build",
+        "-q",
+        mpath.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("must be metric"), "{err}");
+}

@@ -120,12 +120,7 @@ pub(crate) fn read_many(
         .collect();
     let sheets = match sheets(path) {
         Ok(s) => s,
-        Err(e) => {
-            return layers
-                .iter()
-                .map(|_| Err(IngestError::unreadable(path, &e)))
-                .collect()
-        }
+        Err(e) => return layers.iter().map(|_| Err(e.clone())).collect(),
     };
     for sheet in sheets {
         let opened = extract(&sheet).and_then(|ex| gdal_source::open(&ex.thf).map(|ds| (ex, ds)));
@@ -138,7 +133,7 @@ pub(crate) fn read_many(
                     Ok(sl) => acc.push(sl),
                     Err(e) => *slot = Err(e),
                 },
-                Err(e) => *slot = Err(IngestError::unreadable(&sheet, e)),
+                Err(e) => *slot = Err(e.clone()),
             }
         }
     }

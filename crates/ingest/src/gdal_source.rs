@@ -165,28 +165,57 @@ pub(crate) fn read_layer(lyr: &mut Layer<'_>, driver: String) -> Result<SourceLa
     let mut out = SourceLayer::new(lyr.name(), driver);
     out.crs = layer_crs(lyr);
     (out.fields, out.warnings) = field_infos(lyr);
-    out.declared_count = lyr.try_feature_count();
-    // GDAL ends the iteration on a read error: its error state tells an error from the end.
-    // SAFETY: plain CPL error-state calls.
-    unsafe { gdal_sys::CPLErrorReset() };
+    // GDAL's counts are not exact for every driver (Shapefile and MapInfo count deleted
+    // records, GeoPackage trusts a cached figure), so a difference is a warning; reading that
+    // stops on an error is caught by GDAL's error state below.
+    let reported = lyr.try_feature_count();
+    // GDAL reports a problem with one feature (a corrupt shape, an unreadable geometry) in
+    // its error state while still returning the feature: note it on that feature, then clear
+    // it, so that the state left after the loop belongs to the call that ended it.
+    clear_gdal_error();
     for (index, feature) in lyr.features().enumerate() {
-        out.features
-            .push(read_feature(&feature, index as u64, &out.fields));
+        let mut f = read_feature(&feature, index as u64, &out.fields);
+        if let Some(msg) = take_gdal_error() {
+            f.notes.push(format!("GDAL: {msg}"));
+        }
+        out.features.push(f);
     }
-    // SAFETY: as above; the message is copied before any other GDAL call.
-    unsafe {
-        let level = gdal_sys::CPLGetLastErrorType();
-        if level == gdal_sys::CPLErr::CE_Failure || level == gdal_sys::CPLErr::CE_Fatal {
-            let msg = gdal_sys::CPLGetLastErrorMsg();
-            let msg = if msg.is_null() {
-                String::new()
-            } else {
-                CStr::from_ptr(msg).to_string_lossy().into_owned()
-            };
-            out.read_error = Some(format!("GDAL: {msg}"));
+    if let Some(msg) = take_gdal_error() {
+        out.read_error = Some(format!("GDAL: {msg}"));
+    }
+    if let Some(n) = reported {
+        if n != out.features.len() as u64 {
+            out.warnings.push(format!(
+                "GDAL reports {n} features, {} were read (deleted records are skipped)",
+                out.features.len()
+            ));
         }
     }
     Ok(out)
+}
+
+fn clear_gdal_error() {
+    // SAFETY: plain CPL error-state call.
+    unsafe { gdal_sys::CPLErrorReset() };
+}
+
+/// The pending GDAL error (failure or fatal), cleared.
+fn take_gdal_error() -> Option<String> {
+    // SAFETY: CPL error-state calls; the message is copied before the reset.
+    unsafe {
+        let level = gdal_sys::CPLGetLastErrorType();
+        if level != gdal_sys::CPLErr::CE_Failure && level != gdal_sys::CPLErr::CE_Fatal {
+            return None;
+        }
+        let msg = gdal_sys::CPLGetLastErrorMsg();
+        let msg = if msg.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(msg).to_string_lossy().into_owned()
+        };
+        gdal_sys::CPLErrorReset();
+        Some(msg)
+    }
 }
 
 fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> SourceFeature {

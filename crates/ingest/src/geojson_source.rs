@@ -50,7 +50,6 @@ pub(crate) fn read(path: &Path) -> Result<SourceLayer, IngestError> {
     if layer.crs.is_none() && !crs_unreadable {
         layer.crs = Some(CrsRef::Epsg(4326));
     }
-    layer.declared_count = Some(layer.features.len() as u64);
     collect_fields(&mut layer);
     Ok(layer)
 }

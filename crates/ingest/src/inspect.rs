@@ -13,6 +13,9 @@ pub struct LayerSummary {
     pub geometry_type: String,
     /// `EPSG:xxxx`, or the CRS name when it has no code, or `none`.
     pub crs: String,
+    /// The CRS as the pipeline refers to it.
+    #[serde(skip)]
+    pub crs_ref: Option<tuilerie_model::CrsRef>,
     pub feature_count: u64,
     /// [minx, miny, maxx, maxy] in the layer's CRS.
     pub extent: Option<[f64; 4]>,
@@ -46,7 +49,9 @@ fn summarise(path: &Path) -> Result<Vec<LayerSummary>, IngestError> {
     let driver = ds.driver().short_name();
     let mut out = Vec::new();
     for mut layer in ds.layers() {
-        let crs = gdal_source::layer_crs(&layer)
+        let crs_ref = gdal_source::layer_crs(&layer);
+        let crs = crs_ref
+            .as_ref()
             .map(|c| c.label())
             .unwrap_or_else(|| "none".into());
         let extent = layer
@@ -63,6 +68,7 @@ fn summarise(path: &Path) -> Result<Vec<LayerSummary>, IngestError> {
             driver: driver.clone(),
             geometry_type: gdal::vector::geometry_type_to_name(layer.defn().geometry_type()),
             crs,
+            crs_ref,
             feature_count,
             extent,
             fields: gdal_source::field_infos(&layer).0,

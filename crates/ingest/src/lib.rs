@@ -27,7 +27,7 @@ pub use source::{FieldInfo, SourceFeature, SourceLayer};
 use std::path::{Path, PathBuf};
 
 /// Why a delivery could not be read.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum IngestError {
     #[error("{path}: file not found")]
     NotFound { path: PathBuf },

@@ -2,10 +2,18 @@
 
 use crate::mapping::MappingPlan;
 use crate::{inspect, Format};
-use tuilerie_model::{Manifest, ManifestProblem};
+use tuilerie_model::{CrsRef, Manifest, ManifestProblem};
 
 /// Every problem found, each located (`communes[1].deliveries[0] (path)`). Empty when fine.
 pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
+    check_files_and_crs(manifest).0
+}
+
+/// [`check_files`], plus the CRS each delivery's layers will be read in (the manifest's
+/// override, else the file's), with the location to report a problem at: the reprojection
+/// stage checks those.
+pub fn check_files_and_crs(manifest: &Manifest) -> (Vec<ManifestProblem>, Vec<(String, CrsRef)>) {
+    let mut crss: Vec<(String, CrsRef)> = Vec::new();
     let mut problems = Vec::new();
     let mut push =
         |location: String, message: String| problems.push(ManifestProblem { location, message });
@@ -30,7 +38,11 @@ pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
         for d in &c.deliveries {
             let at = d.location.clone();
             let path = manifest.resolve(&d.path);
-            let wanted = crate::delivery_layer(d, &path);
+            // GeoJSON and FlatGeobuf files hold one layer: build reads it whatever `layer` says.
+            let wanted = match Format::detect(&path) {
+                Format::GeoJson | Format::FlatGeobuf => None,
+                _ => crate::delivery_layer(d, &path),
+            };
             let layers = match layer_facts(&path, wanted.as_deref()) {
                 Ok(l) => l,
                 Err(e) => {
@@ -73,7 +85,14 @@ pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
                 );
                 continue;
             }
-            for l in chosen.iter().filter(|l| !l.has_crs && d.crs.is_none()) {
+            for l in &chosen {
+                if let Some(c) = d.crs.clone().or_else(|| l.crs.clone()) {
+                    if !crss.iter().any(|(_, k)| k == &c) {
+                        crss.push((format!("{at}.crs"), c));
+                    }
+                }
+            }
+            for l in chosen.iter().filter(|l| l.crs.is_none() && d.crs.is_none()) {
                 push(
                     format!("{at}.crs"),
                     format!(
@@ -82,24 +101,23 @@ pub fn check_files(manifest: &Manifest) -> Vec<ManifestProblem> {
                     ),
                 );
             }
-            // EDIGEO: every sheet has the same fields; one is enough to check the mapping.
-            if let Err(errs) = MappingPlan::new(d, &chosen[0].fields) {
-                for e in errs {
-                    push(
-                        format!("{at}.mapping"),
-                        format!("layer {}: {e}", chosen[0].name),
-                    );
+            // EDIGEO: every sheet's layer is mapped with the same manifest mapping.
+            for l in &chosen {
+                if let Err(errs) = MappingPlan::new(d, &l.fields) {
+                    for e in errs {
+                        push(format!("{at}.mapping"), format!("layer {}: {e}", l.name));
+                    }
                 }
             }
         }
     }
-    problems
+    (problems, crss)
 }
 
 /// What validation needs of a layer.
 struct LayerFacts {
     name: String,
-    has_crs: bool,
+    crs: Option<CrsRef>,
     fields: Vec<crate::FieldInfo>,
 }
 
@@ -114,14 +132,14 @@ fn layer_facts(
             .into_iter()
             .map(|l| LayerFacts {
                 name: l.name,
-                has_crs: l.crs.is_some(),
+                crs: l.crs,
                 fields: l.fields,
             })
             .collect()),
         _ => Ok(inspect::inspect(path)?
             .into_iter()
             .map(|l| LayerFacts {
-                has_crs: l.crs != "none",
+                crs: l.crs_ref,
                 name: l.name,
                 fields: l.fields,
             })

@@ -288,14 +288,26 @@ fn garbage_in_any_format_is_an_error_not_a_panic() {
             ),
         }
     }
-    // Truncated real files.
-    for src in [
-        "essonne-fusion/91432-morangis/parcelles.fgb",
-        "essonne-fusion/91027-athis-mons/cadastre-91027-parcelles.json.gz",
-    ] {
-        let bytes = std::fs::read(fixtures().join(src)).unwrap();
-        let p = dir.path().join(Path::new(src).file_name().unwrap());
-        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
-        let _ = read_delivery(&p, None); // must return, not panic
+    // Truncated real files: an error, or (FlatGeobuf) a layer that says it stopped short.
+    let bytes = std::fs::read(
+        fixtures().join("essonne-fusion/91027-athis-mons/cadastre-91027-parcelles.json.gz"),
+    )
+    .unwrap();
+    let p = dir.path().join("cut.json");
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+    std::fs::write(&p, &text[..text.len() / 2]).unwrap();
+    let e = read_delivery(&p, None).unwrap_err().to_string();
+    assert!(e.contains("cut.json") && e.contains("invalid JSON"), "{e}");
+    let bytes =
+        std::fs::read(fixtures().join("essonne-fusion/91432-morangis/parcelles.fgb")).unwrap();
+    let p = dir.path().join("cut.fgb");
+    std::fs::write(&p, &bytes[..bytes.len() * 3 / 4]).unwrap();
+    match read_delivery(&p, None) {
+        Err(e) => assert!(e.to_string().contains("cut.fgb"), "{e}"),
+        Ok(layers) => assert!(
+            layers[0].shortfall().is_some(),
+            "a cut FlatGeobuf must not read as whole"
+        ),
     }
 }

@@ -75,10 +75,10 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
         ));
     }
     let (commune, pre, sec, num) = (&built[..5], &built[5..8], &built[8..10], &built[10..14]);
-    let mut warning = None;
+    let mut warnings: Vec<String> = Vec::new();
     if let Some(p) = &prefixe {
         if format!("{p:0>3}") != pre {
-            warning = Some(format!(
+            warnings.push(format!(
                 "préfixe {p:?} disagrees with parcel id {built}; kept the id's"
             ));
         }
@@ -86,17 +86,17 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
     let declared_commune = text(feature, "commune").filter(|s| !s.is_empty());
     if let Some(c) = &declared_commune {
         if c != commune {
-            warning = Some(format!("commune {c:?} disagrees with parcel id {built}"));
+            warnings.push(format!("commune {c:?} disagrees with parcel id {built}"));
         }
     }
     if let Some(s) = &section {
         if pad_section(s) != sec {
-            warning = Some(format!("section {s:?} disagrees with parcel id {built}"));
+            warnings.push(format!("section {s:?} disagrees with parcel id {built}"));
         }
     }
     if let Some(n) = &numero {
         if pad_numero(n) != num {
-            warning = Some(format!("numéro {n:?} disagrees with parcel id {built}"));
+            warnings.push(format!("numéro {n:?} disagrees with parcel id {built}"));
         }
     }
     feature.set("id", Value::Text(built.clone()));
@@ -106,7 +106,7 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
     feature.set("prefixe", Value::Text(pre.to_string()));
     feature.set("section", Value::Text(sec.to_string()));
     feature.set("numero", Value::Text(num.to_string()));
-    warning
+    (!warnings.is_empty()).then(|| warnings.join("; "))
 }
 
 #[cfg(test)]
@@ -149,6 +149,17 @@ mod tests {
         assert!(complete_parcel(&mut f, "91326")
             .unwrap()
             .contains("section"));
+    }
+
+    #[test]
+    fn reports_every_disagreement() {
+        let mut f = parcel(&[
+            ("id", "91326000AB0237"),
+            ("section", "AC"),
+            ("numero", "12"),
+        ]);
+        let w = complete_parcel(&mut f, "91326").unwrap();
+        assert!(w.contains("section") && w.contains("numéro"), "{w}");
     }
 
     #[test]

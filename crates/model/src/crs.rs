@@ -72,7 +72,7 @@ impl CrsRef {
             // Lambert zones, their "carto" and Greenwich variants, compounds with NGF heights,
             // and the geographic NTF CRSs.
             CrsRef::Epsg(c) => {
-                matches!(c, 27561..=27564 | 27571..=27574 | 27581..=27584 | 27591..=27594 | 7411..=7421 | 4275 | 4807)
+                matches!(c, 27561..=27564 | 27571..=27574 | 27581..=27584 | 27591..=27594 | 7411..=7413 | 7421 | 4275 | 4807)
             }
             CrsRef::Definition(d) => {
                 let u = d.to_ascii_uppercase();

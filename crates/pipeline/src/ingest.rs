@@ -5,7 +5,7 @@ use crate::report::{BuildReport, DeliveryReport, LayerReport, NtfGridReport};
 use crate::{outlines, BuildError};
 use geo::{BoundingRect, Geometry, Rect};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 use tuilerie_ingest::geometry_check::{check_geometry, precheck, Checked};
@@ -13,7 +13,7 @@ use tuilerie_ingest::mapping::MappingPlan;
 use tuilerie_ingest::{read_delivery_layers, Format, SourceFeature, SourceLayer};
 use tuilerie_model::schema::GeometryFamily;
 use tuilerie_model::{Commune, CrsRef, Delivery, Feature, Manifest, Provenance, Theme, Value};
-use tuilerie_reproject::{ntf, sanity, Reprojector};
+use tuilerie_reproject::{check_metric, ntf, sanity, ReprojectError, Reprojector};
 
 /// Knobs of the ingest stage.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +69,8 @@ pub fn ingest_manifest(
 ) -> Result<Ingested, BuildError> {
     let started = Instant::now();
     let progress = Progress::new("ingest", options.quiet);
+    // Areas, distances and tolerances are computed in the working CRS: it must be metric.
+    check_metric(&manifest.working_crs)?;
     let outlines = outlines::load(manifest).map_err(BuildError::Outlines)?;
     let reprojector = Reprojector::new(manifest.working_crs.clone());
     let max_outline_m = manifest
@@ -82,14 +84,18 @@ pub fn ingest_manifest(
     let deliveries: Vec<(&Commune, &Delivery)> = manifest.deliveries().collect();
     let mut groups: Vec<(PathBuf, Vec<usize>)> = Vec::new();
     for (i, (_, d)) in deliveries.iter().enumerate() {
+        // The same file written two ways (`./x`, `x`) is still one file.
         let path = manifest.resolve(&d.path);
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
         match groups.iter_mut().find(|(p, _)| *p == path) {
             Some((_, members)) => members.push(i),
             None => groups.push((path, vec![i])),
         }
     }
-    let mut read: Vec<(DeliveryRead, u64)> =
-        deliveries.iter().map(|_| (Ok(Vec::new()), 0)).collect();
+    let mut read: Vec<(DeliveryRead, u64)> = deliveries
+        .iter()
+        .map(|_| (Err("internal: this delivery was not read".to_string()), 0))
+        .collect();
     let group_results: Vec<Vec<(usize, DeliveryRead, u64)>> = groups
         .par_iter()
         .map(|(path, members)| {
@@ -132,8 +138,18 @@ pub fn ingest_manifest(
         }
     }
     let mut ntf_grid: Option<NtfGridReport> = None;
+    // A missing grid stops the build; a CRS whose route skips the grid (or that cannot be
+    // identified) fails only the layers declared in it.
+    let mut ntf_failures: HashMap<CrsRef, String> = HashMap::new();
     for src in ntf_sources {
-        let check = ntf::check_grid(&src, &reprojector)?;
+        let check = match ntf::check_grid(&src, &reprojector) {
+            Ok(c) => c,
+            Err(e @ ReprojectError::NtfGridMissing { .. }) => return Err(e.into()),
+            Err(e) => {
+                ntf_failures.insert(src, e.to_string());
+                continue;
+            }
+        };
         let r = ntf_grid.get_or_insert_with(|| NtfGridReport {
             grid: check.grid.clone(),
             sources: Vec::new(),
@@ -181,6 +197,7 @@ pub fn ingest_manifest(
                         &reprojector,
                         outlines.get(&commune.insee),
                         max_outline_m,
+                        &ntf_failures,
                     );
                     progress.inc(n);
                     dr.read += outcome.report.read;
@@ -251,6 +268,7 @@ fn process_layer(
     reprojector: &Reprojector,
     outline: Option<&Rect<f64>>,
     max_outline_m: f64,
+    ntf_failures: &HashMap<CrsRef, String>,
 ) -> LayerOutcome {
     let read = layer.features.len();
     let mut out = LayerOutcome {
@@ -298,6 +316,10 @@ fn process_layer(
         return out;
     };
     out.report.crs = crs.label();
+    if let Some(reason) = ntf_failures.get(&crs) {
+        reject_all(&mut out, reason.clone(), &layer.features);
+        return out;
+    }
     match reprojector.describe(&crs) {
         Ok(info) => out.report.transformation = info.steps,
         Err(e) => {
@@ -412,6 +434,12 @@ impl FeatureContext<'_> {
     }
 
     fn reject(&self, f: &SourceFeature, reason: String, geometry: Option<Geometry<f64>>) -> Reject {
+        // What the reader noticed (a GDAL message on this feature) explains many rejects.
+        let reason = if f.notes.is_empty() {
+            reason
+        } else {
+            format!("{reason} ({})", f.notes.join("; "))
+        };
         Reject {
             theme: self.theme.to_string(),
             reason,
