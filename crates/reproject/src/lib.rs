@@ -9,6 +9,7 @@
 //! * [`sanity`] checks that a layer lands where its commune is, to catch a wrong declared CRS.
 
 pub mod ntf;
+mod pj;
 pub mod sanity;
 mod transformer;
 

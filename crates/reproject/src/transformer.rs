@@ -1,7 +1,8 @@
 //! Cached PROJ transformers.
 
+use crate::pj::Transformer;
 use crate::ReprojectError;
-use geo::{CoordsIter, Geometry, MapCoordsInPlace};
+use geo::{Coord, Geometry, LineString, Polygon};
 use proj::Proj;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ const NTF_HUB: CrsRef = CrsRef::Epsg(2154);
 
 /// A transformation from one CRS to another, possibly in two steps.
 struct Chain {
-    steps: Vec<Proj>,
+    steps: Vec<Transformer>,
     description: String,
 }
 
@@ -71,18 +72,15 @@ impl Reprojector {
         let mut steps = Vec::new();
         let mut descriptions = Vec::new();
         for (a, b) in hops {
-            let p = Proj::new_known_crs(&a.proj_definition(), &b.proj_definition(), None).map_err(
-                |e| ReprojectError::Create {
-                    from: a.label(),
-                    to: b.label(),
-                    reason: e.to_string(),
-                },
-            )?;
-            descriptions.push(
-                p.proj_info()
-                    .description
-                    .unwrap_or_else(|| format!("{a} → {b}")),
-            );
+            let p =
+                Transformer::new(&a.proj_definition(), &b.proj_definition()).map_err(|reason| {
+                    ReprojectError::Create {
+                        from: a.label(),
+                        to: b.label(),
+                        reason,
+                    }
+                })?;
+            descriptions.push(p.description().unwrap_or_else(|| format!("{a} → {b}")));
             steps.push(p);
         }
         let chain = Rc::new(Chain {
@@ -114,12 +112,8 @@ impl Reprojector {
         }
         let chain = self.chain(from)?;
         for p in &chain.steps {
-            p.convert_array(coords)
-                .map_err(|e| ReprojectError::Transform {
-                    from: from.label(),
-                    to: self.target.label(),
-                    reason: e.to_string(),
-                })?;
+            p.pairs(coords)
+                .map_err(|reason| self.failed(from, reason))?;
         }
         if let Some(&(x, y)) = coords
             .iter()
@@ -134,7 +128,16 @@ impl Reprojector {
         Ok(())
     }
 
-    /// Transform a geometry in place. All its coordinates go to PROJ in one call.
+    fn failed(&self, from: &CrsRef, reason: String) -> ReprojectError {
+        ReprojectError::Transform {
+            from: from.label(),
+            to: self.target.label(),
+            reason,
+        }
+    }
+
+    /// Transform a geometry in place: PROJ works on each coordinate sequence where it lies,
+    /// with no copy.
     ///
     /// ```
     /// use tuilerie_model::CrsRef;
@@ -153,25 +156,22 @@ impl Reprojector {
         if from == &self.target {
             return Ok(());
         }
-        // A Rect's corners are not its stored min/max once projected, nor a Triangle's
-        // orientation guaranteed: make them polygons first.
-        match geometry {
-            Geometry::Rect(r) => *geometry = Geometry::Polygon(r.to_polygon()),
-            Geometry::Triangle(t) => *geometry = Geometry::Polygon(t.to_polygon()),
-            _ => {}
-        }
-        let mut coords: Vec<(f64, f64)> = geometry.coords_iter().map(|c| (c.x, c.y)).collect();
-        self.transform_coords(from, &mut coords)?;
-        // map_coords_in_place visits coordinates in coords_iter order; it wants a `Copy`
-        // closure, so the cursor lives in a Cell.
-        let cursor = std::cell::Cell::new(0usize);
-        let (cursor, coords) = (&cursor, &coords);
-        geometry.map_coords_in_place(|c| {
-            let i = cursor.get();
-            cursor.set(i + 1);
-            coords.get(i).map_or(c, |&(x, y)| geo::Coord { x, y })
-        });
-        Ok(())
+        let chain = self.chain(from)?;
+        let mut run = |coords: &mut [Coord<f64>]| -> Result<(), ReprojectError> {
+            for p in &chain.steps {
+                p.coords(coords)
+                    .map_err(|reason| self.failed(from, reason))?;
+            }
+            match coords.iter().find(|c| !c.x.is_finite() || !c.y.is_finite()) {
+                Some(c) => Err(ReprojectError::NotFinite {
+                    from: from.label(),
+                    x: c.x,
+                    y: c.y,
+                }),
+                None => Ok(()),
+            }
+        };
+        for_each_sequence(geometry, &mut run)
     }
 
     /// Transform a bounding box (densified edges, so curved images are covered).
@@ -203,6 +203,55 @@ impl Reprojector {
         }
         Ok(geo::Rect::new((x0, y0), (x1, y1)))
     }
+}
+
+/// What is done to one coordinate sequence.
+type SequenceFn<'a> = dyn FnMut(&mut [Coord<f64>]) -> Result<(), ReprojectError> + 'a;
+
+/// Call `f` on every coordinate sequence of a geometry, in place. A Rect or a Triangle is
+/// first made a polygon: its projected corners are not a rectangle's min/max any more.
+fn for_each_sequence(g: &mut Geometry<f64>, f: &mut SequenceFn<'_>) -> Result<(), ReprojectError> {
+    match g {
+        Geometry::Point(p) => f(std::slice::from_mut(&mut p.0)),
+        Geometry::Line(l) => {
+            f(std::slice::from_mut(&mut l.start))?;
+            f(std::slice::from_mut(&mut l.end))
+        }
+        Geometry::LineString(l) => f(&mut l.0),
+        Geometry::Polygon(p) => polygon(p, f),
+        Geometry::MultiPoint(mp) => {
+            let mut coords: Vec<Coord<f64>> = mp.0.iter().map(|p| p.0).collect();
+            f(&mut coords)?;
+            for (p, c) in mp.0.iter_mut().zip(coords) {
+                p.0 = c;
+            }
+            Ok(())
+        }
+        Geometry::MultiLineString(ml) => ml.0.iter_mut().try_for_each(|l| f(&mut l.0)),
+        Geometry::MultiPolygon(mp) => mp.0.iter_mut().try_for_each(|p| polygon(p, f)),
+        Geometry::GeometryCollection(gc) => {
+            gc.0.iter_mut().try_for_each(|g| for_each_sequence(g, f))
+        }
+        Geometry::Rect(r) => {
+            *g = Geometry::Polygon(r.to_polygon());
+            for_each_sequence(g, f)
+        }
+        Geometry::Triangle(t) => {
+            *g = Geometry::Polygon(t.to_polygon());
+            for_each_sequence(g, f)
+        }
+    }
+}
+
+fn polygon(p: &mut Polygon<f64>, f: &mut SequenceFn<'_>) -> Result<(), ReprojectError> {
+    let mut result = Ok(());
+    p.exterior_mut(|ring: &mut LineString<f64>| result = f(&mut ring.0));
+    result?;
+    let mut result = Ok(());
+    p.interiors_mut(|rings| {
+        result = rings.iter_mut().try_for_each(|ring| f(&mut ring.0));
+    });
+    result
 }
 
 #[cfg(test)]
