@@ -57,10 +57,11 @@ impl Transformer {
 
     /// Transform coordinate pairs in place.
     pub(crate) fn pairs(&self, coords: &mut [(f64, f64)]) -> Result<(), String> {
-        let Some(first) = coords.first_mut() else {
+        if coords.is_empty() {
             return Ok(());
-        };
-        let first: *mut (f64, f64) = first;
+        }
+        // From the slice, not from its first element: the pointer must cover every element.
+        let first: *mut (f64, f64) = coords.as_mut_ptr();
         // SAFETY: x and y of element i lie at the same offsets from element i's address for
         // every element of the slice; the stride is the element size.
         unsafe {
@@ -75,10 +76,10 @@ impl Transformer {
 
     /// Transform `geo` coordinates in place.
     pub(crate) fn coords(&self, coords: &mut [geo::Coord<f64>]) -> Result<(), String> {
-        let Some(first) = coords.first_mut() else {
+        if coords.is_empty() {
             return Ok(());
-        };
-        let first: *mut geo::Coord<f64> = first;
+        }
+        let first: *mut geo::Coord<f64> = coords.as_mut_ptr();
         // SAFETY: as in `pairs`.
         unsafe {
             self.run(
