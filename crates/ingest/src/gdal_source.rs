@@ -79,17 +79,33 @@ fn best_match(srs: &gdal::spatial_ref::SpatialRef) -> Option<CrsRef> {
         let mut conf: *mut std::os::raw::c_int = std::ptr::null_mut();
         let arr =
             gdal_sys::OSRFindMatches(srs.to_c_hsrs(), std::ptr::null_mut(), &mut n, &mut conf);
-        let mut out = None;
+        let mut out: Option<CrsRef> = None;
         if !arr.is_null() && n > 0 && !conf.is_null() && *conf >= 90 {
-            let m = *arr;
-            let auth = gdal_sys::OSRGetAuthorityName(m, std::ptr::null());
-            let code = gdal_sys::OSRGetAuthorityCode(m, std::ptr::null());
-            if !auth.is_null() && !code.is_null() {
+            // Among the matches rated as high as the best, prefer an EPSG code: PROJ transforms
+            // EPSG's NTF CRSs through IGN's grid, IGNF's with their own Helmert.
+            let top = *conf;
+            for i in 0..n as usize {
+                if *conf.add(i) < top {
+                    break;
+                }
+                let m = *arr.add(i);
+                let auth = gdal_sys::OSRGetAuthorityName(m, std::ptr::null());
+                let code = gdal_sys::OSRGetAuthorityCode(m, std::ptr::null());
+                if auth.is_null() || code.is_null() {
+                    continue;
+                }
                 let (a, c) = (
                     CStr::from_ptr(auth).to_string_lossy(),
                     CStr::from_ptr(code).to_string_lossy(),
                 );
-                out = Some(CrsRef::parse(&format!("{a}:{c}")));
+                let candidate = CrsRef::parse(&format!("{a}:{c}"));
+                let is_epsg = candidate.epsg().is_some();
+                if out.is_none() || is_epsg {
+                    out = Some(candidate);
+                }
+                if is_epsg {
+                    break;
+                }
             }
         }
         if !arr.is_null() {

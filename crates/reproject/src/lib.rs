@@ -64,6 +64,14 @@ pub enum ReprojectError {
 
 /// Check that PROJ knows `crs` and that its axes are in metres, as the working CRS must be
 /// (areas, distances and matching tolerances are computed in it).
+///
+/// ```
+/// use tuilerie_model::CrsRef;
+/// use tuilerie_reproject::check_metric;
+/// assert!(check_metric(&CrsRef::Epsg(2154)).is_ok());
+/// assert!(check_metric(&CrsRef::parse("EPSG:2154+5720")).is_ok(), "compound: Lambert-93 + NGF-IGN69");
+/// assert!(check_metric(&CrsRef::Epsg(4326)).is_err());
+/// ```
 pub fn check_metric(crs: &tuilerie_model::CrsRef) -> Result<(), ReprojectError> {
     use std::ffi::{CStr, CString};
     let unknown = |reason: &str| ReprojectError::UnknownCrs {
@@ -74,7 +82,23 @@ pub fn check_metric(crs: &tuilerie_model::CrsRef) -> Result<(), ReprojectError> 
     // SAFETY: PROJ C API; every object created here is destroyed here.
     unsafe {
         let ctx = proj_sys::proj_context_create();
-        let obj = proj_sys::proj_create(ctx, def.as_ptr());
+        if ctx.is_null() {
+            return Err(unknown("PROJ could not create a context"));
+        }
+        let mut obj = proj_sys::proj_create(ctx, def.as_ptr());
+        // A bound CRS (a definition carrying +towgs84) or a compound one (with heights): its
+        // horizontal part is what has axes in metres or degrees.
+        while !obj.is_null() {
+            let inner = match proj_sys::proj_get_type(obj) {
+                proj_sys::PJ_TYPE_PJ_TYPE_BOUND_CRS => proj_sys::proj_get_source_crs(ctx, obj),
+                proj_sys::PJ_TYPE_PJ_TYPE_COMPOUND_CRS => {
+                    proj_sys::proj_crs_get_sub_crs(ctx, obj, 0)
+                }
+                _ => break,
+            };
+            proj_sys::proj_destroy(obj);
+            obj = inner;
+        }
         let mut result = Err(unknown("PROJ does not know it"));
         if !obj.is_null() {
             let cs = proj_sys::proj_crs_get_coordinate_system(ctx, obj);

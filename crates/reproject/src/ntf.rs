@@ -40,9 +40,10 @@ thread_local! {
     static IS_NTF: RefCell<HashMap<CrsRef, bool>> = RefCell::new(HashMap::new());
 }
 
-/// Whether a CRS is based on NTF, asking PROJ: NTF is the only French datum on the Clarke 1880
-/// (IGN) ellipsoid. Catches what a code list misses (IGNF codes, WKT from a `.prj`, PROJ
-/// strings, compound CRSs).
+/// Whether a CRS is based on NTF, asking PROJ: the Clarke 1880 (IGN) ellipsoid, with the NTF
+/// datum — or an unnamed datum (a PROJ string), which is then treated as NTF so that it is
+/// checked, since Carthage, Merchich and Voirol share the ellipsoid but not the grid. Catches
+/// what a code list misses (IGNF codes, WKT from a `.prj`, compound CRSs).
 pub fn is_ntf(crs: &CrsRef) -> bool {
     if crs.is_ntf() {
         return true;
@@ -50,28 +51,41 @@ pub fn is_ntf(crs: &CrsRef) -> bool {
     if let Some(known) = IS_NTF.with(|c| c.borrow().get(crs).copied()) {
         return known;
     }
-    let answer =
-        ellipsoid_name(&crs.proj_definition()).is_some_and(|n| n.starts_with("Clarke 1880 (IGN)"));
+    let answer = match ellipsoid_and_datum(&crs.proj_definition()) {
+        Some((ellipsoid, datum)) if ellipsoid.starts_with("Clarke 1880 (IGN)") => match datum {
+            None => true,
+            Some(d) => d.contains("Triangulation Francaise") || d.eq_ignore_ascii_case("unknown"),
+        },
+        _ => false,
+    };
     IS_NTF.with(|c| c.borrow_mut().insert(crs.clone(), answer));
     answer
 }
 
-fn ellipsoid_name(definition: &str) -> Option<String> {
+/// The names of a CRS's ellipsoid and horizontal datum, as PROJ knows them.
+fn ellipsoid_and_datum(definition: &str) -> Option<(String, Option<String>)> {
     let def = CString::new(definition).ok()?;
-    // SAFETY: PROJ C API; every object created here is destroyed here.
+    // SAFETY: PROJ C API; every object created here is destroyed here, names copied first.
     unsafe {
         let ctx = proj_sys::proj_context_create();
+        if ctx.is_null() {
+            return None;
+        }
+        let name_of = |obj: *mut proj_sys::PJ| -> Option<String> {
+            if obj.is_null() {
+                return None;
+            }
+            let n = proj_sys::proj_get_name(obj);
+            let out = (!n.is_null()).then(|| CStr::from_ptr(n).to_string_lossy().into_owned());
+            proj_sys::proj_destroy(obj);
+            out
+        };
         let crs = proj_sys::proj_create(ctx, def.as_ptr());
         let mut out = None;
         if !crs.is_null() {
-            let e = proj_sys::proj_get_ellipsoid(ctx, crs);
-            if !e.is_null() {
-                let n = proj_sys::proj_get_name(e);
-                if !n.is_null() {
-                    out = Some(CStr::from_ptr(n).to_string_lossy().into_owned());
-                }
-                proj_sys::proj_destroy(e);
-            }
+            let ellipsoid = name_of(proj_sys::proj_get_ellipsoid(ctx, crs));
+            let datum = name_of(proj_sys::proj_crs_get_horizontal_datum(ctx, crs));
+            out = ellipsoid.map(|e| (e, datum));
             proj_sys::proj_destroy(crs);
         }
         proj_sys::proj_context_destroy(ctx);
@@ -148,6 +162,14 @@ pub fn check_grid(source: &CrsRef, reprojector: &Reprojector) -> Result<GridChec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_ellipsoid_other_datum_is_not_ntf() {
+        // Carthage (Tunisia), Merchich (Morocco): Clarke 1880 (IGN), not NTF.
+        assert!(!is_ntf(&CrsRef::Epsg(22391)));
+        assert!(!is_ntf(&CrsRef::Epsg(26191)));
+        assert!(is_ntf(&CrsRef::Epsg(7412)), "compound NTF + NGF-IGN69");
+    }
 
     #[test]
     fn ntf_is_recognised_by_its_ellipsoid() {

@@ -24,6 +24,9 @@ impl Transformer {
         // SAFETY: PROJ C API; on failure everything created is destroyed before returning.
         unsafe {
             let ctx = proj_sys::proj_context_create();
+            if ctx.is_null() {
+                return Err("PROJ could not create a context".into());
+            }
             let raw = proj_sys::proj_create_crs_to_crs(ctx, f.as_ptr(), t.as_ptr(), null_mut());
             if raw.is_null() {
                 let msg = context_error(ctx);
