@@ -39,15 +39,15 @@ pub enum ReprojectError {
     )]
     NtfGridMissing { crs: String, detail: String },
     #[error(
-        "input in {crs} is in NTF, but PROJ's transformation from {crs} to {to} misses IGN's reference \
-         point by {miss_m:.3} m: it does not go through IGN's grid ({grid}), most likely because the CRS \
-         definition carries its own Helmert shift. Declare the layer's CRS by its EPSG code in the \
-         manifest (e.g. crs = \"EPSG:27572\" for Lambert II étendu)"
+        "input in {crs} is in NTF, but PROJ's transformation from {crs} to {to} does not go through \
+         IGN's grid ({grid}): {detail}. This happens when the CRS is not the EPSG one (IGNF's own \
+         definitions, a definition carrying a Helmert shift). Declare the layer's CRS by its EPSG \
+         code in the manifest (e.g. crs = \"EPSG:27572\" for Lambert II étendu)"
     )]
     NtfGridNotUsed {
         crs: String,
         to: String,
-        miss_m: f64,
+        detail: String,
         grid: String,
     },
     #[error(

@@ -44,6 +44,76 @@ impl Transformer {
         }
     }
 
+    /// The most relevant operation from `from` to `to` that goes through a grid, and only
+    /// that one: `proj_create_crs_to_crs` keeps a list of candidates and, for a point outside
+    /// the grid operation's area (or when its grid is missing), silently falls back to a
+    /// Helmert shift — metres off for NTF. With this object such a point fails instead.
+    pub(crate) fn new_grid_only(from: &str, to: &str) -> Result<Self, String> {
+        let (f, t) = (
+            CString::new(from).map_err(|_| "CRS definition holds a NUL byte".to_string())?,
+            CString::new(to).map_err(|_| "CRS definition holds a NUL byte".to_string())?,
+        );
+        // SAFETY: PROJ C API; every object created here is destroyed here except the chosen
+        // operation, owned by the returned Transformer.
+        unsafe {
+            let ctx = proj_sys::proj_context_create();
+            if ctx.is_null() {
+                return Err("PROJ could not create a context".into());
+            }
+            let src = proj_sys::proj_create(ctx, f.as_ptr());
+            let dst = proj_sys::proj_create(ctx, t.as_ptr());
+            let factory = proj_sys::proj_create_operation_factory_context(ctx, std::ptr::null());
+            let mut chosen: *mut proj_sys::PJ = null_mut();
+            if !src.is_null() && !dst.is_null() && !factory.is_null() {
+                proj_sys::proj_operation_factory_context_set_grid_availability_use(
+                    ctx,
+                    factory,
+                    proj_sys::PROJ_GRID_AVAILABILITY_USE_PROJ_GRID_AVAILABILITY_DISCARD_OPERATION_IF_MISSING_GRID,
+                );
+                proj_sys::proj_operation_factory_context_set_spatial_criterion(
+                    ctx,
+                    factory,
+                    proj_sys::PROJ_SPATIAL_CRITERION_PROJ_SPATIAL_CRITERION_PARTIAL_INTERSECTION,
+                );
+                let list = proj_sys::proj_create_operations(ctx, src, dst, factory);
+                if !list.is_null() {
+                    for i in 0..proj_sys::proj_list_get_count(list) {
+                        let op = proj_sys::proj_list_get(ctx, list, i);
+                        if op.is_null() {
+                            continue;
+                        }
+                        if proj_sys::proj_coordoperation_get_grid_used_count(ctx, op) > 0 {
+                            chosen = op;
+                            break;
+                        }
+                        proj_sys::proj_destroy(op);
+                    }
+                    proj_sys::proj_list_destroy(list);
+                }
+            }
+            for obj in [src, dst] {
+                if !obj.is_null() {
+                    proj_sys::proj_destroy(obj);
+                }
+            }
+            if !factory.is_null() {
+                proj_sys::proj_operation_factory_context_destroy(factory);
+            }
+            if chosen.is_null() {
+                proj_sys::proj_context_destroy(ctx);
+                return Err("PROJ has no transformation through an available grid".into());
+            }
+            let pj = proj_sys::proj_normalize_for_visualization(ctx, chosen);
+            proj_sys::proj_destroy(chosen);
+            if pj.is_null() {
+                let msg = context_error(ctx);
+                proj_sys::proj_context_destroy(ctx);
+                return Err(msg);
+            }
+            Ok(Transformer { ctx, pj })
+        }
+    }
+
     /// PROJ's description of the operation (`unavailable until proj_trans is called` when PROJ
     /// chooses among several candidates point by point).
     pub(crate) fn description(&self) -> Option<String> {

@@ -72,14 +72,19 @@ impl Reprojector {
         let mut steps = Vec::new();
         let mut descriptions = Vec::new();
         for (a, b) in hops {
-            let p =
-                Transformer::new(&a.proj_definition(), &b.proj_definition()).map_err(|reason| {
-                    ReprojectError::Create {
-                        from: a.label(),
-                        to: b.label(),
-                        reason,
-                    }
-                })?;
+            // Out of NTF: the grid operation only, so that nothing falls back to Helmert.
+            let make = if crate::ntf::is_ntf(a) && !crate::ntf::is_ntf(b) {
+                Transformer::new_grid_only
+            } else {
+                Transformer::new
+            };
+            let p = make(&a.proj_definition(), &b.proj_definition()).map_err(|reason| {
+                ReprojectError::Create {
+                    from: a.label(),
+                    to: b.label(),
+                    reason,
+                }
+            })?;
             descriptions.push(p.description().unwrap_or_else(|| format!("{a} → {b}")));
             steps.push(p);
         }

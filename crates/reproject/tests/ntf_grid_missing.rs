@@ -24,10 +24,8 @@ fn ntf_is_refused_without_the_grid() {
     }
 
     // What PROJ silently does: CRS-to-CRS still "works", metres off.
-    let mut pt = [(565767.906, 2669005.730)];
-    Reprojector::new(CrsRef::Epsg(2154))
-        .transform_coords(&CrsRef::Epsg(27572), &mut pt)
-        .unwrap();
+    let plain = proj::Proj::new_known_crs("EPSG:27572", "EPSG:2154", None).unwrap();
+    let pt = [plain.convert((565767.906, 2669005.730)).unwrap()];
     let off = ((pt[0].0 - 619119.4605f64).powi(2) + (pt[0].1 - 7102502.9796f64).powi(2)).sqrt();
     assert!(
         off > 0.5,
@@ -41,4 +39,16 @@ fn ntf_is_refused_without_the_grid() {
     assert!(err.contains("ntf_r93"), "{err}");
     assert!(err.contains("proj-data"), "{err}");
     assert!(err.contains("EPSG:27572"), "{err}");
+
+    // And tuilerie's own transformer takes the grid operation only: without the grid it has
+    // none, rather than a Helmert one.
+    let mut pt = [(565767.906, 2669005.730)];
+    let e = Reprojector::new(CrsRef::Epsg(2154))
+        .transform_coords(&CrsRef::Epsg(27572), &mut pt)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no transformation through an available grid"),
+        "{e}"
+    );
 }
