@@ -480,3 +480,30 @@ fn a_working_crs_in_degrees_is_refused() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("must be metric"), "{err}");
 }
+
+#[test]
+fn open_rings_read_through_gdal_are_closed_and_reported() {
+    // A CSV of WKT (read by GDAL): OGR keeps rings as written, even inside a collection.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("open.csv"),
+        "WKT,id\n\
+         \"POLYGON ((652600 6843000,652610 6843000,652610 6843010,652600 6843010))\",a\n\
+         \"GEOMETRYCOLLECTION (POLYGON ((652700 6843000,652710 6843000,652710 6843010,652700 6843010)))\",b\n",
+    )
+    .unwrap();
+    let body = delivery("open.csv", "crs = \"EPSG:2154\"")
+        .replace("theme = \"parcelles\"", "theme = \"batiments\"");
+    let (report, _) = run(dir.path(), &body);
+    let d = &report.deliveries[0];
+    assert_eq!((d.read, d.kept, d.repaired), (2, 2, 2), "{:#?}", d.warnings);
+    for f in ["feature 1", "feature 2"] {
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains(&format!("open.csv [open] {f}: 1 ring(s) were not closed"))),
+            "{:#?}",
+            d.warnings
+        );
+    }
+}

@@ -336,41 +336,39 @@ fn to_geo(
 
 /// GDAL keeps rings as read; geo would close them silently. Close them here and say so.
 fn close_open_rings(g: &mut gdal::vector::Geometry, repairs: &mut Vec<String>) {
-    use gdal_sys::OGRwkbGeometryType as T;
-    let ty = gdal::vector::geometry_type_flatten(g.geometry_type());
-    let polys: Vec<usize> = match ty {
-        T::wkbPolygon => vec![usize::MAX],
-        T::wkbMultiPolygon => (0..g.geometry_count()).collect(),
-        _ => return,
-    };
-    let mut open = 0;
-    for p in polys {
-        // SAFETY: indices are within the counts OGR reports; handles stay owned by `g`.
-        unsafe {
-            let poly = if p == usize::MAX {
-                g.c_geometry()
-            } else {
-                gdal_sys::OGR_G_GetGeometryRef(g.c_geometry(), p as i32)
-            };
-            for r in 0..gdal_sys::OGR_G_GetGeometryCount(poly) {
-                let ring = gdal_sys::OGR_G_GetGeometryRef(poly, r);
-                let n = gdal_sys::OGR_G_GetPointCount(ring);
-                if n >= 2 {
-                    let (x0, y0) = (gdal_sys::OGR_G_GetX(ring, 0), gdal_sys::OGR_G_GetY(ring, 0));
-                    let (x1, y1) = (
-                        gdal_sys::OGR_G_GetX(ring, n - 1),
-                        gdal_sys::OGR_G_GetY(ring, n - 1),
-                    );
-                    if x0 != x1 || y0 != y1 {
-                        open += 1;
-                    }
-                }
-            }
-        }
-    }
+    // SAFETY: the handle is owned by `g` for the duration of the call.
+    let open = unsafe { count_open_rings(g.c_geometry()) };
     if open > 0 {
-        // SAFETY: closes every ring of the geometry in place.
+        // SAFETY: closes every ring of the geometry (and of its parts) in place.
         unsafe { gdal_sys::OGR_G_CloseRings(g.c_geometry()) };
         repairs.push(format!("{open} ring(s) were not closed; closed them"));
+    }
+}
+
+/// Open rings of a polygon, or of every polygon inside a multi-polygon or a collection.
+///
+/// # Safety
+/// `h` must be a valid OGR geometry handle.
+unsafe fn count_open_rings(h: gdal_sys::OGRGeometryH) -> usize {
+    use gdal_sys::OGRwkbGeometryType as T;
+    let ty = gdal::vector::geometry_type_flatten(gdal_sys::OGR_G_GetGeometryType(h));
+    let parts = gdal_sys::OGR_G_GetGeometryCount(h);
+    match ty {
+        T::wkbPolygon => (0..parts)
+            .filter(|&r| {
+                let ring = gdal_sys::OGR_G_GetGeometryRef(h, r);
+                let n = gdal_sys::OGR_G_GetPointCount(ring);
+                n >= 2
+                    && (gdal_sys::OGR_G_GetX(ring, 0), gdal_sys::OGR_G_GetY(ring, 0))
+                        != (
+                            gdal_sys::OGR_G_GetX(ring, n - 1),
+                            gdal_sys::OGR_G_GetY(ring, n - 1),
+                        )
+            })
+            .count(),
+        T::wkbMultiPolygon | T::wkbGeometryCollection => (0..parts)
+            .map(|i| count_open_rings(gdal_sys::OGR_G_GetGeometryRef(h, i)))
+            .sum(),
+        _ => 0,
     }
 }
