@@ -507,3 +507,37 @@ fn open_rings_read_through_gdal_are_closed_and_reported() {
         );
     }
 }
+
+#[test]
+fn a_truncated_shapefile_rejects_the_unreadable_shapes_with_gdals_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["shx", "dbf", "prj", "cpg"] {
+        std::fs::copy(
+            fixture(&format!("91326-juvisy-sur-orge/PARCELLES.{ext}")),
+            dir.path().join(format!("cut.{ext}")),
+        )
+        .unwrap();
+    }
+    let shp = std::fs::read(fixture("91326-juvisy-sur-orge/PARCELLES.shp")).unwrap();
+    std::fs::write(dir.path().join("cut.shp"), &shp[..100_000]).unwrap();
+    let (report, _) = run(
+        dir.path(),
+        &delivery("cut.shp", "mapping = { IDU = \"id\" }"),
+    );
+    let d = &report.deliveries[0];
+    assert_eq!(d.read, 567, "every record of the index is accounted for");
+    assert!(
+        d.rejected > 0 && d.kept + d.rejected == 567,
+        "{} kept, {} rejected",
+        d.kept,
+        d.rejected
+    );
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("cut.shp [cut] feature")
+                && w.contains("rejected: no geometry (null) (GDAL: ")),
+        "{:#?}",
+        &d.warnings[..3.min(d.warnings.len())]
+    );
+}

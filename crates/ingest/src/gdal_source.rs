@@ -183,22 +183,29 @@ pub(crate) fn read_layer(lyr: &mut Layer<'_>, driver: String) -> Result<SourceLa
     (out.fields, out.warnings) = field_infos(lyr);
     // GDAL's counts are not exact for every driver (Shapefile and MapInfo count deleted
     // records, GeoPackage trusts a cached figure), so a difference is a warning; reading that
-    // stops on an error is caught by GDAL's error state below.
+    // stops on an error is caught through GDAL's messages below.
     let reported = lyr.try_feature_count();
-    // GDAL reports a problem with one feature (a corrupt shape, an unreadable geometry) in
-    // its error state while still returning the feature: note it on that feature, then clear
-    // it, so that the state left after the loop belongs to the call that ended it.
-    clear_gdal_error();
+    // GDAL reports a problem with one feature (a corrupt shape, an unreadable geometry) as a
+    // message while still returning the feature: collect the messages, and attach those raised
+    // while fetching and reading a feature to it. What is left after the loop came from the
+    // call that ended it: reading stopped on an error.
+    let messages = GdalMessages::capture();
     for (index, feature) in lyr.features().enumerate() {
         let mut f = read_feature(&feature, index as u64, &out.fields);
-        if let Some(msg) = take_gdal_error() {
-            f.notes.push(format!("GDAL: {msg}"));
-        }
+        let (failures, warnings) = messages.take();
+        f.notes
+            .extend(failures.into_iter().map(|m| format!("GDAL: {m}")));
+        f.notes
+            .extend(warnings.into_iter().map(|m| format!("GDAL warning: {m}")));
         out.features.push(f);
     }
-    if let Some(msg) = take_gdal_error() {
-        out.read_error = Some(format!("GDAL: {msg}"));
+    let (failures, warnings) = messages.take();
+    if !failures.is_empty() {
+        out.read_error = Some(format!("GDAL: {}", failures.join("; ")));
     }
+    out.warnings
+        .extend(warnings.into_iter().map(|m| format!("GDAL warning: {m}")));
+    drop(messages);
     if let Some(n) = reported {
         if n != out.features.len() as u64 {
             out.warnings.push(format!(
@@ -210,27 +217,58 @@ pub(crate) fn read_layer(lyr: &mut Layer<'_>, driver: String) -> Result<SourceLa
     Ok(out)
 }
 
-fn clear_gdal_error() {
-    // SAFETY: plain CPL error-state call.
-    unsafe { gdal_sys::CPLErrorReset() };
+thread_local! {
+    /// GDAL messages of this thread while a [`GdalMessages`] is active: (failures, warnings).
+    static GDAL_MESSAGES: std::cell::RefCell<(Vec<String>, Vec<String>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// The pending GDAL error (failure or fatal), cleared.
-fn take_gdal_error() -> Option<String> {
-    // SAFETY: CPL error-state calls; the message is copied before the reset.
-    unsafe {
-        let level = gdal_sys::CPLGetLastErrorType();
-        if level != gdal_sys::CPLErr::CE_Failure && level != gdal_sys::CPLErr::CE_Fatal {
-            return None;
+/// Collects GDAL's error and warning messages on this thread (GDAL's handler stack is per
+/// thread) instead of letting GDAL print them, until dropped.
+struct GdalMessages;
+
+unsafe extern "C" fn collect_gdal_message(
+    level: gdal_sys::CPLErr::Type,
+    _code: gdal_sys::CPLErrorNum,
+    msg: *const std::ffi::c_char,
+) {
+    let text = if msg.is_null() {
+        String::new()
+    } else {
+        // SAFETY: GDAL passes a NUL-terminated message valid for the call.
+        unsafe { CStr::from_ptr(msg) }
+            .to_string_lossy()
+            .trim_end()
+            .to_string()
+    };
+    GDAL_MESSAGES.with(|m| {
+        let mut m = m.borrow_mut();
+        match level {
+            gdal_sys::CPLErr::CE_Failure | gdal_sys::CPLErr::CE_Fatal => m.0.push(text),
+            gdal_sys::CPLErr::CE_Warning => m.1.push(text),
+            _ => {}
         }
-        let msg = gdal_sys::CPLGetLastErrorMsg();
-        let msg = if msg.is_null() {
-            String::new()
-        } else {
-            CStr::from_ptr(msg).to_string_lossy().into_owned()
-        };
-        gdal_sys::CPLErrorReset();
-        Some(msg)
+    });
+}
+
+impl GdalMessages {
+    fn capture() -> Self {
+        GDAL_MESSAGES.with(|m| *m.borrow_mut() = (Vec::new(), Vec::new()));
+        // SAFETY: pushes a handler on this thread's GDAL handler stack; popped in Drop.
+        unsafe { gdal_sys::CPLPushErrorHandler(Some(collect_gdal_message)) };
+        GdalMessages
+    }
+
+    /// The messages since the last call: (failures, warnings).
+    fn take(&self) -> (Vec<String>, Vec<String>) {
+        GDAL_MESSAGES.with(|m| std::mem::take(&mut *m.borrow_mut()))
+    }
+}
+
+impl Drop for GdalMessages {
+    fn drop(&mut self) {
+        // SAFETY: pops the handler pushed in `capture`, on the same thread.
+        unsafe { gdal_sys::CPLPopErrorHandler() };
     }
 }
 
@@ -259,6 +297,9 @@ fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> Sour
     }
     let geometry = match feature.geometry() {
         None => Err("no geometry (null)".to_string()),
+        // The gdal crate returns a geometry object even when the feature has none (null handle).
+        // SAFETY: geometry() has just set the handle (possibly to null).
+        Some(g) if unsafe { g.c_geometry() }.is_null() => Err("no geometry (null)".to_string()),
         Some(g) if g.is_empty() => Err("empty geometry".to_string()),
         Some(g) => to_geo(g, &mut repairs),
     };
