@@ -3,9 +3,10 @@
 //! * [`Reprojector`] transforms geometries with one long-lived PROJ transformer per
 //!   (source, target) pair **per thread** (PROJ objects are neither `Send` nor `Sync`, and
 //!   creating one costs 10–17 ms), so it can be used from rayon workers freely.
-//! * NTF (legacy Lambert zones) is routed through RGF93 with IGN's grid: [`ntf::check_grid`]
-//!   refuses to run when the grid is missing, because PROJ would otherwise fall back silently to
-//!   a Helmert shift that is metres off.
+//! * NTF (legacy Lambert zones) is routed through RGF93 with IGN's grid, by the grid operation
+//!   only (never PROJ's candidate list, which falls back silently to a Helmert shift metres off);
+//!   [`ntf::check_grid`] checks, per source CRS, that the route really reproduces IGN's
+//!   reference point, and refuses otherwise.
 //! * [`sanity`] checks that a layer lands where its commune is, to catch a wrong declared CRS.
 
 pub mod ntf;
