@@ -22,6 +22,17 @@ fn fixture(rel: &str) -> String {
         .to_string()
 }
 
+/// Copy some of the Juvisy fixture Shapefile's files into `dir` as `name.ext`.
+fn copy_juvisy(dir: &Path, name: &str, exts: &[&str]) {
+    for ext in exts {
+        std::fs::copy(
+            fixture(&format!("91326-juvisy-sur-orge/PARCELLES.{ext}")),
+            dir.join(format!("{name}.{ext}")),
+        )
+        .unwrap();
+    }
+}
+
 fn run(dir: &Path, body: &str) -> (BuildReport, PathBuf) {
     let text = format!("{HEAD}\n{body}");
     let m = Manifest::parse(&text, dir).unwrap_or_else(|e| panic!("{e}"));
@@ -162,13 +173,7 @@ fn nan_coordinates_in_a_shapefile_are_rejected() {
 fn validate_names_every_problem_at_once() {
     let dir = tempfile::tempdir().unwrap();
     // A Shapefile without its .prj: no CRS.
-    for ext in ["shp", "shx", "dbf", "cpg"] {
-        std::fs::copy(
-            fixture(&format!("91326-juvisy-sur-orge/PARCELLES.{ext}")),
-            dir.path().join(format!("noprj.{ext}")),
-        )
-        .unwrap();
-    }
+    copy_juvisy(dir.path(), "noprj", &["shp", "shx", "dbf", "cpg"]);
     let manifest = format!(
         "{HEAD}\n[[communes]]\ninsee = \"91326\"\nnom = \"J\"\n\
          [[communes.deliveries]]\npath = \"missing.shp\"\ntheme = \"parcelles\"\n\
@@ -511,13 +516,7 @@ fn open_rings_read_through_gdal_are_closed_and_reported() {
 #[test]
 fn a_truncated_shapefile_rejects_the_unreadable_shapes_with_gdals_reason() {
     let dir = tempfile::tempdir().unwrap();
-    for ext in ["shx", "dbf", "prj", "cpg"] {
-        std::fs::copy(
-            fixture(&format!("91326-juvisy-sur-orge/PARCELLES.{ext}")),
-            dir.path().join(format!("cut.{ext}")),
-        )
-        .unwrap();
-    }
+    copy_juvisy(dir.path(), "cut", &["shx", "dbf", "prj", "cpg"]);
     let shp = std::fs::read(fixture("91326-juvisy-sur-orge/PARCELLES.shp")).unwrap();
     std::fs::write(dir.path().join("cut.shp"), &shp[..100_000]).unwrap();
     let (report, _) = run(

@@ -17,31 +17,15 @@ impl Transformer {
     /// `proj_create_crs_to_crs` with input and output normalised to easting/northing,
     /// longitude/latitude order (as GIS files store coordinates).
     pub(crate) fn new(from: &str, to: &str) -> Result<Self, String> {
-        let (f, t) = (
-            CString::new(from).map_err(|_| "CRS definition holds a NUL byte".to_string())?,
-            CString::new(to).map_err(|_| "CRS definition holds a NUL byte".to_string())?,
-        );
-        // SAFETY: PROJ C API; on failure everything created is destroyed before returning.
-        unsafe {
-            let ctx = proj_sys::proj_context_create();
-            if ctx.is_null() {
-                return Err("PROJ could not create a context".into());
+        // SAFETY: PROJ C API on the context `build` owns.
+        Self::build(from, to, |ctx, f, t| unsafe {
+            let op = proj_sys::proj_create_crs_to_crs(ctx, f.as_ptr(), t.as_ptr(), null_mut());
+            if op.is_null() {
+                Err(context_error(ctx))
+            } else {
+                Ok(op)
             }
-            let raw = proj_sys::proj_create_crs_to_crs(ctx, f.as_ptr(), t.as_ptr(), null_mut());
-            if raw.is_null() {
-                let msg = context_error(ctx);
-                proj_sys::proj_context_destroy(ctx);
-                return Err(msg);
-            }
-            let pj = proj_sys::proj_normalize_for_visualization(ctx, raw);
-            proj_sys::proj_destroy(raw);
-            if pj.is_null() {
-                let msg = context_error(ctx);
-                proj_sys::proj_context_destroy(ctx);
-                return Err(msg);
-            }
-            Ok(Transformer { ctx, pj })
-        }
+        })
     }
 
     /// The most relevant operation from `from` to `to` that goes through a grid, and only
@@ -49,17 +33,9 @@ impl Transformer {
     /// the grid operation's area (or when its grid is missing), silently falls back to a
     /// Helmert shift — metres off for NTF. With this object such a point fails instead.
     pub(crate) fn new_grid_only(from: &str, to: &str) -> Result<Self, String> {
-        let (f, t) = (
-            CString::new(from).map_err(|_| "CRS definition holds a NUL byte".to_string())?,
-            CString::new(to).map_err(|_| "CRS definition holds a NUL byte".to_string())?,
-        );
-        // SAFETY: PROJ C API; every object created here is destroyed here except the chosen
-        // operation, owned by the returned Transformer.
-        unsafe {
-            let ctx = proj_sys::proj_context_create();
-            if ctx.is_null() {
-                return Err("PROJ could not create a context".into());
-            }
+        // SAFETY: PROJ C API on the context `build` owns; every object created here is
+        // destroyed here except the chosen operation, handed to `build`.
+        Self::build(from, to, |ctx, f, t| unsafe {
             let src = proj_sys::proj_create(ctx, f.as_ptr());
             let dst = proj_sys::proj_create(ctx, t.as_ptr());
             let factory = proj_sys::proj_create_operation_factory_context(ctx, std::ptr::null());
@@ -100,11 +76,43 @@ impl Transformer {
                 proj_sys::proj_operation_factory_context_destroy(factory);
             }
             if chosen.is_null() {
-                proj_sys::proj_context_destroy(ctx);
-                return Err("PROJ has no transformation through an available grid".into());
+                Err("PROJ has no transformation through an available grid".into())
+            } else {
+                Ok(chosen)
             }
-            let pj = proj_sys::proj_normalize_for_visualization(ctx, chosen);
-            proj_sys::proj_destroy(chosen);
+        })
+    }
+
+    /// Create a context, let `operation` make the operation in it, normalise the axis order.
+    fn build(
+        from: &str,
+        to: &str,
+        operation: impl FnOnce(
+            *mut proj_sys::PJ_CONTEXT,
+            &CStr,
+            &CStr,
+        ) -> Result<*mut proj_sys::PJ, String>,
+    ) -> Result<Self, String> {
+        let nul = |_| "CRS definition holds a NUL byte".to_string();
+        let (f, t) = (
+            CString::new(from).map_err(nul)?,
+            CString::new(to).map_err(nul)?,
+        );
+        // SAFETY: PROJ C API; on failure everything created is destroyed before returning.
+        unsafe {
+            let ctx = proj_sys::proj_context_create();
+            if ctx.is_null() {
+                return Err("PROJ could not create a context".into());
+            }
+            let raw = match operation(ctx, &f, &t) {
+                Ok(op) => op,
+                Err(e) => {
+                    proj_sys::proj_context_destroy(ctx);
+                    return Err(e);
+                }
+            };
+            let pj = proj_sys::proj_normalize_for_visualization(ctx, raw);
+            proj_sys::proj_destroy(raw);
             if pj.is_null() {
                 let msg = context_error(ctx);
                 proj_sys::proj_context_destroy(ctx);
