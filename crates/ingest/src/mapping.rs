@@ -153,15 +153,9 @@ impl MappingPlan {
             }
         }
         if self.theme == Theme::Parcelles {
-            let mut f = tuilerie_model::Feature {
-                geometry: geo::Point::new(0.0, 0.0).into(),
-                attributes: out,
-                provenance: Default::default(),
-            };
-            if let Some(w) = complete_parcel(&mut f, insee) {
+            if let Some(w) = complete_parcel(&mut out, insee) {
                 warnings.push(w);
             }
-            out = f.attributes;
         }
         (out, warnings)
     }

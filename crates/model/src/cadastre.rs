@@ -5,7 +5,8 @@
 //! Deliveries often carry only some of the parts; [`complete_parcel`] rebuilds the others so
 //! that every parcel leaves ingest with a full, consistent id.
 
-use crate::{Feature, Value};
+use crate::feature::{get, set};
+use crate::Value;
 
 /// Left-pad a section code to two characters (`A` → `0A`).
 pub fn pad_section(section: &str) -> String {
@@ -26,20 +27,16 @@ pub fn pad_numero(numero: &str) -> String {
 /// left with what it has (never silently "fixed" into another parcel).
 ///
 /// ```
-/// use tuilerie_model::{cadastre::complete_parcel, Feature, Provenance, Value};
-/// let mut f = Feature {
-///     geometry: geo::Point::new(0.0, 0.0).into(),
-///     attributes: vec![("id".into(), Value::Text("354000AB0001".into()))],
-///     provenance: Provenance::default(),
-/// };
-/// assert_eq!(complete_parcel(&mut f, "25354"), None);
-/// assert_eq!(f.get("id"), Some(&Value::Text("25354000AB0001".into())));
-/// assert_eq!(f.get("section"), Some(&Value::Text("AB".into())));
-/// assert_eq!(f.get("numero"), Some(&Value::Text("0001".into())));
+/// use tuilerie_model::{cadastre::complete_parcel, feature::get, Value};
+/// let mut attrs = vec![("id".to_string(), Value::Text("354000AB0001".into()))];
+/// assert_eq!(complete_parcel(&mut attrs, "25354"), None);
+/// assert_eq!(get(&attrs, "id"), Some(&Value::Text("25354000AB0001".into())));
+/// assert_eq!(get(&attrs, "section"), Some(&Value::Text("AB".into())));
+/// assert_eq!(get(&attrs, "numero"), Some(&Value::Text("0001".into())));
 /// ```
-pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
-    let text = |f: &Feature, k: &str| {
-        f.get(k)
+pub fn complete_parcel(attributes: &mut Vec<(String, Value)>, insee: &str) -> Option<String> {
+    let text = |a: &[(String, Value)], k: &str| {
+        get(a, k)
             .and_then(Value::as_text)
             .map(|s| s.trim().to_string())
     };
@@ -48,16 +45,16 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
             "commune code {insee:?} is not a 5-character INSEE code"
         ));
     }
-    let mut id = text(feature, "id").filter(|s| !s.is_empty());
+    let mut id = text(attributes, "id").filter(|s| !s.is_empty());
     // EDIGEO IDU: 12 characters without the département.
     if let Some(i) = &id {
         if i.len() == 12 && i.is_ascii() {
             id = Some(format!("{}{}", &insee[..2], i));
         }
     }
-    let section = text(feature, "section").filter(|s| !s.is_empty());
-    let numero = text(feature, "numero").filter(|s| !s.is_empty());
-    let prefixe = text(feature, "prefixe").filter(|s| !s.is_empty());
+    let section = text(attributes, "section").filter(|s| !s.is_empty());
+    let numero = text(attributes, "numero").filter(|s| !s.is_empty());
+    let prefixe = text(attributes, "prefixe").filter(|s| !s.is_empty());
 
     let built = match (&id, &section, &numero) {
         (Some(i), _, _) => i.clone(),
@@ -83,7 +80,7 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
             ));
         }
     }
-    let declared_commune = text(feature, "commune").filter(|s| !s.is_empty());
+    let declared_commune = text(attributes, "commune").filter(|s| !s.is_empty());
     if let Some(c) = &declared_commune {
         if c != commune {
             warnings.push(format!("commune {c:?} disagrees with parcel id {built}"));
@@ -99,30 +96,25 @@ pub fn complete_parcel(feature: &mut Feature, insee: &str) -> Option<String> {
             warnings.push(format!("numéro {n:?} disagrees with parcel id {built}"));
         }
     }
-    feature.set("id", Value::Text(built.clone()));
+    set(attributes, "id", Value::Text(built.clone()));
     if declared_commune.is_none() {
-        feature.set("commune", Value::Text(commune.to_string()));
+        set(attributes, "commune", Value::Text(commune.to_string()));
     }
-    feature.set("prefixe", Value::Text(pre.to_string()));
-    feature.set("section", Value::Text(sec.to_string()));
-    feature.set("numero", Value::Text(num.to_string()));
+    set(attributes, "prefixe", Value::Text(pre.to_string()));
+    set(attributes, "section", Value::Text(sec.to_string()));
+    set(attributes, "numero", Value::Text(num.to_string()));
     (!warnings.is_empty()).then(|| warnings.join("; "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Provenance;
 
-    fn parcel(attrs: &[(&str, &str)]) -> Feature {
-        Feature {
-            geometry: geo::Point::new(0.0, 0.0).into(),
-            attributes: attrs
-                .iter()
-                .map(|(k, v)| (k.to_string(), Value::Text(v.to_string())))
-                .collect(),
-            provenance: Provenance::default(),
-        }
+    fn parcel(attrs: &[(&str, &str)]) -> Vec<(String, Value)> {
+        attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::Text(v.to_string())))
+            .collect()
     }
 
     #[test]
@@ -130,11 +122,11 @@ mod tests {
         let mut f = parcel(&[("section", "G"), ("numero", "431")]);
         assert_eq!(complete_parcel(&mut f, "91432"), None);
         assert_eq!(
-            f.get("id").and_then(Value::as_text).as_deref(),
+            get(&f, "id").and_then(Value::as_text).as_deref(),
             Some("914320000G0431")
         );
         assert_eq!(
-            f.get("commune").and_then(Value::as_text).as_deref(),
+            get(&f, "commune").and_then(Value::as_text).as_deref(),
             Some("91432")
         );
     }

@@ -45,16 +45,23 @@ pub struct Feature {
 
 impl Feature {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.attributes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+        get(&self.attributes, name)
     }
 
     pub fn set(&mut self, name: &str, value: Value) {
-        match self.attributes.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => *v = value,
-            None => self.attributes.push((name.to_string(), value)),
-        }
+        set(&mut self.attributes, name, value)
+    }
+}
+
+/// The value of attribute `name`, if present.
+pub fn get<'a>(attributes: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+/// Set attribute `name`, replacing its value or appending it.
+pub fn set(attributes: &mut Vec<(String, Value)>, name: &str, value: Value) {
+    match attributes.iter_mut().find(|(n, _)| n == name) {
+        Some((_, v)) => *v = value,
+        None => attributes.push((name.to_string(), value)),
     }
 }
