@@ -14,8 +14,11 @@ pub enum Checked {
         geometry: Geometry<f64>,
         repairs: Vec<String>,
     },
+    /// Not usable. `geometry` gives the geometry back for the rejects layer, whenever the
+    /// check still holds it.
     Rejected {
         reason: String,
+        geometry: Option<Geometry<f64>>,
     },
 }
 
@@ -63,10 +66,28 @@ fn kind_name(g: &Geometry<f64>) -> &'static str {
     }
 }
 
-/// Turn a collection whose members are all of one family into the matching multi-geometry.
-fn simplify_collection(g: Geometry<f64>) -> Result<Geometry<f64>, String> {
+/// The one family of a collection's members (nested collections flattened), or why there is
+/// none.
+fn collection_family(g: &Geometry<f64>) -> Result<GeometryFamily, String> {
+    let mut family = None;
+    let mut stack = vec![g];
+    while let Some(m) = stack.pop() {
+        match m {
+            Geometry::GeometryCollection(inner) => stack.extend(inner.0.iter()),
+            other => match (family, family_of(other)) {
+                (None, f) => family = Some(f),
+                (Some(a), b) if a == b => {}
+                _ => return Err("mixed geometry types in one collection".into()),
+            },
+        }
+    }
+    family.ok_or_else(|| "empty geometry collection".to_string())
+}
+
+/// Turn a collection whose members are all of `family` into the matching multi-geometry.
+fn simplify_collection(g: Geometry<f64>, family: GeometryFamily) -> Geometry<f64> {
     let Geometry::GeometryCollection(gc) = g else {
-        return Ok(g);
+        return g;
     };
     let mut members = Vec::new();
     let mut stack: Vec<Geometry<f64>> = gc.0;
@@ -77,14 +98,7 @@ fn simplify_collection(g: Geometry<f64>) -> Result<Geometry<f64>, String> {
         }
     }
     members.reverse();
-    let fams: Vec<GeometryFamily> = members.iter().map(family_of).collect();
-    if members.is_empty() {
-        return Err("empty geometry collection".into());
-    }
-    if fams.iter().any(|f| *f != fams[0]) {
-        return Err("mixed geometry types in one collection".into());
-    }
-    Ok(match fams[0] {
+    match family {
         GeometryFamily::Point => Geometry::MultiPoint(MultiPoint(
             members
                 .into_iter()
@@ -114,7 +128,7 @@ fn simplify_collection(g: Geometry<f64>) -> Result<Geometry<f64>, String> {
                 })
                 .collect(),
         )),
-    })
+    }
 }
 
 /// Check a geometry (in a metric CRS) for a theme whose geometries are `family`.
@@ -132,49 +146,48 @@ fn simplify_collection(g: Geometry<f64>) -> Result<Geometry<f64>, String> {
 /// assert!(matches!(check_geometry(pt, GeometryFamily::Polygon), Checked::Rejected { .. }));
 /// ```
 pub fn check_geometry(g: Geometry<f64>, family: GeometryFamily) -> Checked {
-    let reject = |reason: String| Checked::Rejected { reason };
+    let reject = |reason: String, g: Geometry<f64>| Checked::Rejected {
+        reason,
+        geometry: Some(g),
+    };
     if let Err(e) = precheck(&g) {
-        return reject(e);
+        return reject(e, g);
     }
     let g = match g {
         Geometry::Line(l) => Geometry::LineString(LineString::from(vec![l.start, l.end])),
         Geometry::Rect(r) => Geometry::Polygon(r.to_polygon()),
         Geometry::Triangle(t) => Geometry::Polygon(t.to_polygon()),
-        Geometry::GeometryCollection(_) => match simplify_collection(g) {
-            Ok(g) => g,
-            Err(e) => return reject(e),
+        Geometry::GeometryCollection(_) => match collection_family(&g) {
+            Ok(f) => simplify_collection(g, f),
+            Err(e) => return reject(e, g),
         },
         g => g,
     };
     let got = family_of(&g);
     if family != GeometryFamily::Any && got != family {
-        return reject(format!(
+        let reason = format!(
             "{} in a layer of {family} (mixed geometry types)",
             kind_name(&g)
-        ));
+        );
+        return reject(reason, g);
     }
     match g {
         Geometry::Polygon(p) => repair_polygons(MultiPolygon(vec![p]), true),
         Geometry::MultiPolygon(mp) => repair_polygons(mp, false),
-        Geometry::LineString(l) => {
-            if distinct_points(&l) < 2 {
-                reject("degenerate line: fewer than 2 distinct points".into())
-            } else {
-                Checked::Kept {
-                    geometry: Geometry::LineString(l),
-                    repairs: Vec::new(),
-                }
-            }
-        }
+        Geometry::LineString(l) if distinct_points(&l) < 2 => reject(
+            "degenerate line: fewer than 2 distinct points".into(),
+            Geometry::LineString(l),
+        ),
+        Geometry::MultiLineString(ml) if ml.0.iter().all(|l| distinct_points(l) < 2) => reject(
+            "degenerate lines: no part has 2 distinct points".into(),
+            Geometry::MultiLineString(ml),
+        ),
         Geometry::MultiLineString(ml) => {
             let before = ml.0.len();
             let parts: Vec<LineString<f64>> =
                 ml.0.into_iter()
                     .filter(|l| distinct_points(l) >= 2)
                     .collect();
-            if parts.is_empty() {
-                return reject("degenerate lines: no part has 2 distinct points".into());
-            }
             let mut repairs = Vec::new();
             if parts.len() < before {
                 repairs.push(format!(
@@ -222,6 +235,7 @@ fn repair_polygons(mp: MultiPolygon<f64>, single: bool) -> Checked {
     if errors.is_empty() && mp.unsigned_area() == 0.0 {
         return Checked::Rejected {
             reason: "polygon of zero area (collinear or repeated points)".into(),
+            geometry: Some(simplest(mp)),
         };
     }
     if errors.is_empty() {
@@ -262,12 +276,14 @@ fn repair_polygons(mp: MultiPolygon<f64>, single: bool) -> Checked {
                 "invalid polygon ({}) and MakeValid left nothing",
                 errors.join("; ")
             ),
+            geometry: Some(simplest(mp)),
         },
         Err(e) => Checked::Rejected {
             reason: format!(
                 "invalid polygon ({}) that MakeValid could not repair: {e}",
                 errors.join("; ")
             ),
+            geometry: Some(simplest(mp)),
         },
     }
 }
@@ -291,11 +307,11 @@ mod tests {
     fn nan_and_empty_are_rejected() {
         let g: Geometry = geo::Point::new(f64::NAN, 1.0).into();
         assert!(
-            matches!(check_geometry(g, GeometryFamily::Point), Checked::Rejected { reason } if reason.contains("non-finite"))
+            matches!(check_geometry(g, GeometryFamily::Point), Checked::Rejected { reason, .. } if reason.contains("non-finite"))
         );
         let g: Geometry = Geometry::MultiPolygon(MultiPolygon(vec![]));
         assert!(
-            matches!(check_geometry(g, GeometryFamily::Polygon), Checked::Rejected { reason } if reason.contains("empty"))
+            matches!(check_geometry(g, GeometryFamily::Polygon), Checked::Rejected { reason, .. } if reason.contains("empty"))
         );
     }
 
@@ -336,6 +352,25 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_geometry_is_given_back_for_the_rejects_layer() {
+        let g = Geometry::GeometryCollection(
+            wkt!(GEOMETRYCOLLECTION(POINT(1. 1.), LINESTRING(0. 0., 1. 1.))),
+        );
+        let Checked::Rejected { geometry, .. } = check_geometry(g.clone(), GeometryFamily::Any)
+        else {
+            panic!("rejected")
+        };
+        assert_eq!(geometry, Some(g));
+        let pt: Geometry = wkt!(POINT(1. 2.)).into();
+        let Checked::Rejected { geometry, .. } =
+            check_geometry(pt.clone(), GeometryFamily::Polygon)
+        else {
+            panic!("rejected")
+        };
+        assert_eq!(geometry, Some(pt));
+    }
+
+    #[test]
     fn degenerate_line_is_rejected() {
         let l: Geometry = wkt!(LINESTRING(1. 1., 1. 1.)).into();
         assert!(matches!(
@@ -350,7 +385,7 @@ mod tests {
             wkt!(GEOMETRYCOLLECTION(POINT(1. 1.), LINESTRING(0. 0., 1. 1.))),
         );
         assert!(
-            matches!(check_geometry(g, GeometryFamily::Any), Checked::Rejected { reason } if reason.contains("mixed"))
+            matches!(check_geometry(g, GeometryFamily::Any), Checked::Rejected { reason, .. } if reason.contains("mixed"))
         );
     }
 }

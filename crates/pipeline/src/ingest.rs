@@ -469,8 +469,10 @@ fn process_feature(
     if let Err(e) = reprojector.transform(&mut g, crs) {
         return Outcome::Rejected(ctx.reject(sf, e.to_string(), None));
     }
-    match check_geometry(g.clone(), family) {
-        Checked::Rejected { reason } => Outcome::Rejected(ctx.reject(sf, reason, Some(g))),
+    match check_geometry(g, family) {
+        Checked::Rejected { reason, geometry } => {
+            Outcome::Rejected(ctx.reject(sf, reason, geometry))
+        }
         Checked::Kept { geometry, repairs } => {
             let (attributes, mut notes) = plan.apply(&sf.attributes, &ctx.commune.insee);
             let repaired = !repairs.is_empty() || !sf.repairs.is_empty();
