@@ -83,10 +83,13 @@ macro_rules! say {
     }};
 }
 
+fn read_manifest(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read manifest {}", path.display()))
+}
+
 fn load_manifest(path: &Path) -> Result<Result<Manifest, ManifestError>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read manifest {}", path.display()))?;
-    Ok(Manifest::parse(&text, &base_dir(path)))
+    Ok(Manifest::parse(&read_manifest(path)?, &base_dir(path)))
 }
 
 /// The folder a manifest's relative paths start from.
@@ -102,8 +105,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Validate { manifest } => {
             // Lenient: the manifest's own problems and those of the files it could still
             // describe, all in one run.
-            let text = std::fs::read_to_string(&manifest)
-                .with_context(|| format!("cannot read manifest {}", manifest.display()))?;
+            let text = read_manifest(&manifest)?;
             let (m, mut problems) = match Manifest::parse_lenient(&text, &base_dir(&manifest)) {
                 Ok(r) => r,
                 Err(e) => {

@@ -123,13 +123,14 @@ pub(crate) fn read_many(
         Err(e) => return layers.iter().map(|_| Err(e.clone())).collect(),
     };
     for sheet in sheets {
-        let opened = extract(&sheet).and_then(|ex| gdal_source::open(&ex.thf).map(|ds| (ex, ds)));
+        // (dataset, extraction): the dataset is closed before its folder is removed.
+        let opened = extract(&sheet).and_then(|ex| gdal_source::open(&ex.thf).map(|ds| (ds, ex)));
         for (slot, layer) in out.iter_mut().zip(layers) {
             let (Ok(acc), Some(layer)) = (slot.as_mut(), layer) else {
                 continue;
             };
             match &opened {
-                Ok((_, ds)) => match read_sheet_layer(ds, &sheet, layer) {
+                Ok((ds, _)) => match read_sheet_layer(ds, &sheet, layer) {
                     Ok(sl) => acc.push(sl),
                     Err(e) => *slot = Err(e),
                 },

@@ -11,8 +11,12 @@ use tuilerie_model::{CrsRef, Value};
 
 /// Open a vector dataset read-only.
 pub(crate) fn open(path: &Path) -> Result<Dataset, IngestError> {
-    // EDIGEO: no label layers (they duplicate the objects' text as points).
-    let _ = gdal::config::set_config_option("OGR_EDIGEO_CREATE_LABEL_LAYERS", "NO");
+    // EDIGEO: no label layers (they duplicate the objects' text as points). A process-wide
+    // GDAL setting: set once.
+    static CONFIG: std::sync::Once = std::sync::Once::new();
+    CONFIG.call_once(|| {
+        let _ = gdal::config::set_config_option("OGR_EDIGEO_CREATE_LABEL_LAYERS", "NO");
+    });
     Dataset::open_ex(
         path,
         DatasetOptions {
@@ -189,9 +193,15 @@ pub(crate) fn read_layer(lyr: &mut Layer<'_>, driver: String) -> Result<SourceLa
     // message while still returning the feature: collect the messages, and attach those raised
     // while fetching and reading a feature to it. What is left after the loop came from the
     // call that ended it: reading stopped on an error.
+    // Text fields are read as raw bytes (to decode them ourselves), the others typed by GDAL.
+    let text: Vec<bool> = lyr
+        .defn()
+        .fields()
+        .map(|f| f.field_type() == gdal_sys::OGRFieldType::OFTString)
+        .collect();
     let messages = GdalMessages::capture();
     for (index, feature) in lyr.features().enumerate() {
-        let mut f = read_feature(&feature, index as u64, &out.fields);
+        let mut f = read_feature(&feature, index as u64, &out.fields, &text);
         let (failures, warnings) = messages.take();
         f.notes
             .extend(failures.into_iter().map(|m| format!("GDAL: {m}")));
@@ -272,14 +282,23 @@ impl Drop for GdalMessages {
     }
 }
 
-fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> SourceFeature {
+fn read_feature(
+    feature: &Feature<'_>,
+    index: u64,
+    fields: &[FieldInfo],
+    text: &[bool],
+) -> SourceFeature {
     let mut repairs = Vec::new();
     let mut notes = Vec::new();
     let mut attributes = Vec::with_capacity(fields.len());
     for (i, fi) in fields.iter().enumerate() {
-        let v = match feature.field(i) {
-            Ok(None) => Value::Null,
-            Ok(Some(FieldValue::StringValue(_))) => {
+        if text.get(i) == Some(&true) {
+            // SAFETY: i is a field index of this feature's layer.
+            let set =
+                unsafe { gdal_sys::OGR_F_IsFieldSetAndNotNull(feature.c_feature(), i as i32) };
+            let v = if set == 0 {
+                Value::Null
+            } else {
                 let (s, latin1) = raw_string(feature, i);
                 if latin1 {
                     notes.push(format!(
@@ -288,7 +307,12 @@ fn read_feature(feature: &Feature<'_>, index: u64, fields: &[FieldInfo]) -> Sour
                     ));
                 }
                 Value::Text(s)
-            }
+            };
+            attributes.push((fi.name.clone(), v));
+            continue;
+        }
+        let v = match feature.field(i) {
+            Ok(None) => Value::Null,
             Ok(Some(v)) => field_value(v),
             // Unhandled types (binary…): keep GDAL's text rendering.
             Err(_) => Value::Text(raw_string(feature, i).0),

@@ -86,13 +86,16 @@ pub fn check_files_and_crs(manifest: &Manifest) -> (Vec<ManifestProblem>, Vec<(S
                 continue;
             }
             for l in &chosen {
-                if let Some(c) = d.crs.clone().or_else(|| l.crs.clone()) {
+                if let Some(c) = d.crs_for(l.crs.as_ref()) {
                     if !crss.iter().any(|(_, k)| k == &c) {
                         crss.push((format!("{at}.crs"), c));
                     }
                 }
             }
-            for l in chosen.iter().filter(|l| l.crs.is_none() && d.crs.is_none()) {
+            for l in chosen
+                .iter()
+                .filter(|l| d.crs_for(l.crs.as_ref()).is_none())
+            {
                 push(
                     format!("{at}.crs"),
                     format!(

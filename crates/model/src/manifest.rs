@@ -89,6 +89,14 @@ pub struct Delivery {
     pub accept_outside: bool,
 }
 
+impl Delivery {
+    /// The CRS a layer of this delivery is read in: the manifest's override, else the CRS the
+    /// file declares.
+    pub fn crs_for(&self, declared: Option<&CrsRef>) -> Option<CrsRef> {
+        self.crs.clone().or_else(|| declared.cloned())
+    }
+}
+
 impl Manifest {
     /// Parse and check a manifest's text. `base_dir` is the folder holding it.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Manifest, ManifestError> {

@@ -127,12 +127,12 @@ pub fn ingest_manifest(
 
     // 2. Before any NTF coordinate is touched, make sure IGN's grid is really used, for every
     //    distinct NTF source CRS and through the route it will take.
-    let mut ntf_sources: Vec<CrsRef> = Vec::new();
+    let mut sources: Vec<CrsRef> = Vec::new();
     for ((_, d), (r, _)) in deliveries.iter().zip(&read) {
         for l in r.iter().flatten() {
-            if let Some(c) = d.crs.clone().or_else(|| l.crs.clone()) {
-                if !ntf_sources.contains(&c) && ntf::is_ntf(&c) {
-                    ntf_sources.push(c);
+            if let Some(c) = d.crs_for(l.crs.as_ref()) {
+                if !sources.contains(&c) {
+                    sources.push(c);
                 }
             }
         }
@@ -141,9 +141,10 @@ pub fn ingest_manifest(
     // A missing grid stops the build; a CRS whose route skips the grid (or that cannot be
     // identified) fails only the layers declared in it.
     let mut ntf_failures: HashMap<CrsRef, String> = HashMap::new();
-    for src in ntf_sources {
-        let check = match ntf::check_grid(&src, &reprojector) {
-            Ok(c) => c,
+    for src in sources {
+        let check = match ntf::check_if_ntf(&src, &reprojector) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
             Err(e @ ReprojectError::NtfGridMissing { .. }) => return Err(e.into()),
             Err(e) => {
                 ntf_failures.insert(src, e.to_string());
@@ -307,7 +308,7 @@ fn process_layer(
         out.report.rejected = out.report.read;
         out.errors.push(format!("[{}] {reason}", layer.name));
     };
-    let Some(crs) = delivery.crs.clone().or_else(|| layer.crs.clone()) else {
+    let Some(crs) = delivery.crs_for(layer.crs.as_ref()) else {
         reject_all(
             &mut out,
             "the layer declares no CRS and the manifest gives none (set crs = \"EPSG:…\")".into(),
@@ -392,12 +393,7 @@ fn process_layer(
         .kept
         .iter()
         .filter_map(|f| f.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        });
+        .reduce(|a, b| sanity::union(&a, &b));
     if let Some(e) = extent {
         out.report.extent = Some([e.min().x, e.min().y, e.max().x, e.max().y]);
         if let Some(msg) = misplaced(&e, outline, &crs, reprojector, commune, max_outline_m) {

@@ -3,7 +3,7 @@
 use geo::{BoundingRect, Rect};
 use std::collections::HashMap;
 use tuilerie_model::{Manifest, Value};
-use tuilerie_reproject::Reprojector;
+use tuilerie_reproject::{sanity::union, Reprojector};
 
 /// INSEE code → extent of its outline in the working CRS. A commune drawn as several features
 /// (islands, enclaves) gets the extent of them all.
@@ -39,12 +39,7 @@ pub fn load(manifest: &Manifest) -> Result<HashMap<String, Rect<f64>>, String> {
                 .map_err(|e| format!("{}: {e}", src.path))?;
             let Some(r) = g.bounding_rect() else { continue };
             out.entry(key)
-                .and_modify(|e| {
-                    *e = Rect::new(
-                        (e.min().x.min(r.min().x), e.min().y.min(r.min().y)),
-                        (e.max().x.max(r.max().x), e.max().y.max(r.max().y)),
-                    )
-                })
+                .and_modify(|e| *e = union(e, &r))
                 .or_insert(r);
         }
     }

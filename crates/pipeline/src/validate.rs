@@ -17,13 +17,9 @@ pub fn validate(manifest: &Manifest) -> Vec<ManifestProblem> {
     }
     let reprojector = Reprojector::new(manifest.working_crs.clone());
     for (location, crs) in crss {
-        let checked = reprojector.describe(&crs).map(|_| ()).and_then(|()| {
-            if ntf::is_ntf(&crs) {
-                ntf::check_grid(&crs, &reprojector).map(|_| ())
-            } else {
-                Ok(())
-            }
-        });
+        let checked = reprojector
+            .describe(&crs)
+            .and_then(|_| ntf::check_if_ntf(&crs, &reprojector));
         if let Err(e) = checked {
             let message = e.to_string();
             let grid_missing = matches!(e, ReprojectError::NtfGridMissing { .. });

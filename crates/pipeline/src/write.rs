@@ -164,16 +164,23 @@ fn write_table(
         fgb.add_column(n, *t, |_, c| c.nullable = true);
     }
     for (geom, values) in &table.rows {
+        // The writer's callback cannot fail: keep the first property error to report it.
+        let mut failed = None;
         fgb.add_feature_geom(GeomRef(geom), |fw| {
             use geozero::PropertyProcessor;
             for (i, v) in values.iter().enumerate() {
                 let mut buf = String::new();
                 if let Some(cv) = v.and_then(|v| column_value(v, table.types[i], &mut buf)) {
-                    let _ = fw.property(i, &table.names[i], &cv);
+                    if let Err(e) = fw.property(i, &table.names[i], &cv) {
+                        failed.get_or_insert(format!("field {}: {e}", table.names[i]));
+                    }
                 }
             }
         })
         .map_err(|e| err(&e))?;
+        if let Some(e) = failed {
+            return Err(err(&e));
+        }
     }
     let tmp = path.with_extension("fgb.tmp");
     let file = File::create(&tmp).map_err(|e| err(&e))?;

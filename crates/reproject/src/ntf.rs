@@ -106,6 +106,18 @@ fn is_registered(crs: &CrsRef) -> bool {
     }
 }
 
+/// [`check_grid`] when `source` is NTF; `Ok(None)` for any other CRS.
+pub fn check_if_ntf(
+    source: &CrsRef,
+    reprojector: &Reprojector,
+) -> Result<Option<GridCheck>, ReprojectError> {
+    if is_ntf(source) {
+        check_grid(source, reprojector).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// Check that NTF data in `source` goes to `reprojector`'s working CRS through IGN's grid.
 pub fn check_grid(source: &CrsRef, reprojector: &Reprojector) -> Result<GridCheck, ReprojectError> {
     let missing = |detail: String| ReprojectError::NtfGridMissing {

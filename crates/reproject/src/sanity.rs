@@ -37,6 +37,21 @@ pub fn overshoot(extent: &Rect<f64>, area: &Rect<f64>) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The smallest rectangle holding both.
+///
+/// ```
+/// use geo::Rect;
+/// use tuilerie_reproject::sanity::union;
+/// let u = union(&Rect::new((0.0, 0.0), (1.0, 1.0)), &Rect::new((2.0, -1.0), (3.0, 0.5)));
+/// assert_eq!(u, Rect::new((0.0, -1.0), (3.0, 1.0)));
+/// ```
+pub fn union(a: &Rect<f64>, b: &Rect<f64>) -> Rect<f64> {
+    Rect::new(
+        (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+        (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+    )
+}
+
 /// Compare a layer's extent with its commune's outline extent, both in the working CRS.
 pub fn against_outline(extent: &Rect<f64>, outline: &Rect<f64>, commune: &str) -> Overshoot {
     Overshoot {

@@ -16,13 +16,14 @@ const NTF_HUB: CrsRef = CrsRef::Epsg(2154);
 /// A transformation from one CRS to another, possibly in two steps.
 struct Chain {
     steps: Vec<Transformer>,
-    description: String,
+    /// PROJ's description of each step.
+    descriptions: Vec<String>,
 }
 
 type CacheKey = (CrsRef, CrsRef);
 
 thread_local! {
-    /// One transformer per (source, target) per thread: `Proj` is neither `Send` nor `Sync`.
+    /// One transformer per (source, target) per thread: PROJ objects are neither `Send` nor `Sync`.
     static CACHE: RefCell<HashMap<CacheKey, Rc<Chain>>> = RefCell::new(HashMap::new());
 }
 
@@ -90,7 +91,7 @@ impl Reprojector {
         }
         let chain = Rc::new(Chain {
             steps,
-            description: descriptions.join(" ; "),
+            descriptions,
         });
         CACHE.with(|c| c.borrow_mut().insert(key, chain.clone()));
         Ok(chain)
@@ -102,7 +103,7 @@ impl Reprojector {
         Ok(TransformInfo {
             from: from.label(),
             to: self.target.label(),
-            steps: chain.description.split(" ; ").map(str::to_string).collect(),
+            steps: chain.descriptions.clone(),
         })
     }
 
