@@ -41,10 +41,35 @@ fn run(dir: &Path, body: &str) -> (BuildReport, PathBuf) {
     (report, out)
 }
 
+/// A former commune (Juvisy, 91326) delivering `path` as parcels, with `extra` manifest lines.
 fn delivery(path: &str, extra: &str) -> String {
+    delivery_of("91326", "parcelles", path, extra)
+}
+
+fn delivery_of(insee: &str, theme: &str, path: &str, extra: &str) -> String {
     format!(
-        "[[communes]]\ninsee = \"91326\"\nnom = \"Juvisy-sur-Orge\"\n[[communes.deliveries]]\npath = \"{path}\"\ntheme = \"parcelles\"\n{extra}\n"
+        "[[communes]]\ninsee = \"{insee}\"\nnom = \"Commune {insee}\"\n[[communes.deliveries]]\npath = \"{path}\"\ntheme = \"{theme}\"\n{extra}\n"
     )
+}
+
+/// Write a manifest into `dir`; returns its path.
+fn write_manifest(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("m.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `tuilerie build -q MANIFEST --out OUT [extra…]`: (exit code, stdout, stderr).
+fn cli_build(manifest: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "build",
+        "-q",
+        manifest.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    tuilerie(&args)
 }
 
 fn tuilerie(args: &[&str]) -> (i32, String, String) {
@@ -183,8 +208,7 @@ fn validate_names_every_problem_at_once() {
          [[communes.deliveries]]\npath = \"noprj.shp\"\ntheme = \"parcelles\"\ncrs = \"EPSG:999999\"\n",
         fixture("91326-juvisy-sur-orge/PARCELLES.shp")
     );
-    let mpath = dir.path().join("m.toml");
-    std::fs::write(&mpath, manifest).unwrap();
+    let mpath = write_manifest(dir.path(), &manifest);
     let (code, _, err) = tuilerie(&["validate", mpath.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("5 problem(s)"), "{err}");
@@ -205,20 +229,10 @@ fn validate_names_every_problem_at_once() {
 fn a_failed_delivery_stops_the_layers_but_not_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "")
-        + &delivery("gone.geojson", "").replace(
-            "[[communes]]\ninsee = \"91326\"",
-            "[[communes]]\ninsee = \"91479\"",
-        );
-    let mpath = dir.path().join("m.toml");
-    std::fs::write(&mpath, format!("{HEAD}\n{body}")).unwrap();
+        + &delivery_of("91479", "parcelles", "gone.geojson", "");
+    let mpath = write_manifest(dir.path(), &format!("{HEAD}\n{body}"));
     let out = dir.path().join("out");
-    let (code, stdout, _) = tuilerie(&[
-        "build",
-        "-q",
-        mpath.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, stdout, _) = cli_build(&mpath, &out, &[]);
     assert_eq!(code, 2);
     assert!(stdout.contains("gone.geojson: file not found"), "{stdout}");
     assert!(out.join("report.json").exists() && out.join("rejects.gpkg").exists());
@@ -227,27 +241,14 @@ fn a_failed_delivery_stops_the_layers_but_not_the_report() {
         "a partial layer must not pass for a complete one"
     );
     // --keep-going writes what could be read.
-    let (code, _, _) = tuilerie(&[
-        "build",
-        "-q",
-        "--keep-going",
-        mpath.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, _, _) = cli_build(&mpath, &out, &["--keep-going"]);
     assert_eq!(code, 2);
     assert_eq!(
         common::gdal_features(&out.join("parcelles.fgb"), "id", None).len(),
         567
     );
     // A later failing build removes that layer rather than leave it to pass for its own.
-    let (code, _, _) = tuilerie(&[
-        "build",
-        "-q",
-        mpath.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, _, _) = cli_build(&mpath, &out, &[]);
     assert_eq!(code, 2);
     assert!(
         !out.join("parcelles.fgb").exists(),
@@ -281,20 +282,12 @@ fn a_truncated_file_is_an_error_not_a_silent_gap() {
 #[test]
 fn missing_outlines_are_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mpath = dir.path().join("m.toml");
     let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "");
-    std::fs::write(
-        &mpath,
-        format!("{HEAD}\n[outlines]\npath = \"nowhere.geojson\"\n{body}"),
-    )
-    .unwrap();
-    let (code, _, err) = tuilerie(&[
-        "build",
-        "-q",
-        mpath.to_str().unwrap(),
-        "--out",
-        dir.path().join("o").to_str().unwrap(),
-    ]);
+    let mpath = write_manifest(
+        dir.path(),
+        &format!("{HEAD}\n[outlines]\npath = \"nowhere.geojson\"\n{body}"),
+    );
+    let (code, _, err) = cli_build(&mpath, &dir.path().join("o"), &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nowhere.geojson: file not found"), "{err}");
 }
@@ -438,11 +431,12 @@ fn an_ntf_layer_that_would_skip_the_grid_fails_alone() {
     let helmert = "+proj=lcc +lat_1=46.8 +lat_0=46.8 +lon_0=0 +k_0=0.99987742 +x_0=600000 \
                    +y_0=2200000 +ellps=clrk80ign +pm=paris +towgs84=-168,-60,320 +units=m +no_defs +type=crs";
     let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "")
-        + &delivery(
+        + &delivery_of(
+            "91432",
+            "parcelles",
             &fixture("91432-morangis/parcelles.fgb"),
             &format!("crs = \"{helmert}\""),
-        )
-        .replace("insee = \"91326\"", "insee = \"91432\"");
+        );
     let (report, out) = run(dir.path(), &body);
     let e = report.errors.join("\n");
     assert!(
@@ -462,26 +456,19 @@ fn an_ntf_layer_that_would_skip_the_grid_fails_alone() {
 #[test]
 fn a_working_crs_in_degrees_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mpath = dir.path().join("m.toml");
     let body = delivery(&fixture("91326-juvisy-sur-orge/PARCELLES.shp"), "");
     let head = HEAD.replace(
         "nom = \"Test\"",
         "nom = \"Test\"\nworking_crs = \"EPSG:4326\"",
     );
-    std::fs::write(&mpath, format!("{head}\n{body}")).unwrap();
+    let mpath = write_manifest(dir.path(), &format!("{head}\n{body}"));
     let (code, _, err) = tuilerie(&["validate", mpath.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(
         err.contains("working_crs: the working CRS must be metric"),
         "{err}"
     );
-    let (code, _, err) = tuilerie(&[
-        "build",
-        "-q",
-        mpath.to_str().unwrap(),
-        "--out",
-        dir.path().join("o").to_str().unwrap(),
-    ]);
+    let (code, _, err) = cli_build(&mpath, &dir.path().join("o"), &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("must be metric"), "{err}");
 }
@@ -497,8 +484,7 @@ fn open_rings_read_through_gdal_are_closed_and_reported() {
          \"GEOMETRYCOLLECTION (POLYGON ((652700 6843000,652710 6843000,652710 6843010,652700 6843010)))\",b\n",
     )
     .unwrap();
-    let body = delivery("open.csv", "crs = \"EPSG:2154\"")
-        .replace("theme = \"parcelles\"", "theme = \"batiments\"");
+    let body = delivery_of("91326", "batiments", "open.csv", "crs = \"EPSG:2154\"");
     let (report, _) = run(dir.path(), &body);
     let d = &report.deliveries[0];
     assert_eq!((d.read, d.kept, d.repaired), (2, 2, 2), "{:#?}", d.warnings);

@@ -3,32 +3,20 @@
 
 mod common;
 
-use tuilerie_pipeline::{build, IngestOptions};
-
 #[test]
 fn fixtures_build_reads_everything_and_agrees_with_ogr2ogr() {
-    let manifest_path = common::fixtures().join("essonne-fusion.toml");
-    let manifest = common::load_manifest(&manifest_path);
-    let out = tempfile::tempdir().unwrap();
-    let report = build(&manifest, out.path(), &IngestOptions { quiet: true }, false).unwrap();
+    let (out, report) = common::build(&common::fixtures().join("essonne-fusion.toml"));
 
     // Every delivery read whole, nothing rejected, counts reconcile.
-    let counts: Vec<(String, usize, usize, usize)> = report
-        .deliveries
-        .iter()
-        .map(|d| (d.commune.clone(), d.read, d.kept, d.rejected))
-        .collect();
-    assert_eq!(
-        counts,
-        vec![
-            ("91027".into(), 1064, 1064, 0),
-            ("91326".into(), 567, 567, 0),
-            ("91479".into(), 1086, 1086, 0),
-            ("91432".into(), 120, 120, 0),
-        ]
+    common::assert_all_kept(
+        &report,
+        &[
+            ("91027", 1064),
+            ("91326", 567),
+            ("91479", 1086),
+            ("91432", 120),
+        ],
     );
-    assert!(report.reconciles());
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
     let grid = report
         .ntf_grid
         .as_ref()

@@ -193,3 +193,20 @@ pub fn compare_with_ogr2ogr(
     );
     (mine.len(), worst)
 }
+
+/// Every delivery read whole and kept whole: (commune, features) in manifest order, nothing
+/// rejected, counts reconciled, no error.
+pub fn assert_all_kept(report: &tuilerie_pipeline::BuildReport, expected: &[(&str, usize)]) {
+    let got: Vec<(String, usize, usize, usize)> = report
+        .deliveries
+        .iter()
+        .map(|d| (d.commune.clone(), d.read, d.kept, d.rejected))
+        .collect();
+    let want: Vec<(String, usize, usize, usize)> = expected
+        .iter()
+        .map(|(c, n)| (c.to_string(), *n, *n, 0))
+        .collect();
+    assert_eq!(got, want, "(commune, read, kept, rejected)");
+    assert!(report.reconciles(), "counts do not reconcile");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
