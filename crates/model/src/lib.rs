@@ -8,11 +8,13 @@ pub mod cadastre;
 pub mod crs;
 pub mod feature;
 pub mod manifest;
+pub mod merge_rules;
 pub mod schema;
 pub mod value;
 
 pub use crs::CrsRef;
 pub use feature::{Feature, Provenance, PROVENANCE_FIELDS};
 pub use manifest::{Commune, Delivery, Manifest, ManifestError, ManifestProblem, OutlineSource};
+pub use merge_rules::{Criterion, MergeSettings, ThemeRules};
 pub use schema::{FieldKind, FieldSpec, Theme};
 pub use value::Value;

@@ -29,6 +29,7 @@
 //! the manifest in one pass. Problems that need the files themselves (a missing file, a
 //! mapping from a field the file lacks) are checked by the ingest stage.
 
+use crate::merge_rules::{Criterion, MergeSettings, ThemeRules, ThemeRulesOverride};
 use crate::{CrsRef, Theme};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -45,6 +46,10 @@ pub struct Manifest {
     pub working_crs: CrsRef,
     pub outlines: Option<OutlineSource>,
     pub communes: Vec<Commune>,
+    /// `[merge]`: survivor order and renumbering.
+    pub merge: MergeSettings,
+    /// `[themes.<name>]` overrides of the merge defaults.
+    pub theme_rules: BTreeMap<String, ThemeRulesOverride>,
 }
 
 /// Where the former communes' outlines are read from.
@@ -131,6 +136,31 @@ impl Manifest {
             .flat_map(|c| c.deliveries.iter().map(move |d| (c, d)))
     }
 
+    /// The merge rules of a theme: its defaults with the manifest's overrides.
+    pub fn rules(&self, theme: &Theme) -> ThemeRules {
+        let defaults = ThemeRules::defaults(theme);
+        match self.theme_rules.get(theme.name()) {
+            Some(o) => o.apply(defaults),
+            None => defaults,
+        }
+    }
+
+    /// The commune declared with this INSEE code.
+    pub fn commune(&self, insee: &str) -> Option<&Commune> {
+        self.communes.iter().find(|c| c.insee == insee)
+    }
+
+    /// Rank of a commune in the survivor order: `[merge] priority` first, then the commune
+    /// whose code the commune nouvelle keeps, then the others by code. Never the manifest's
+    /// order, so that reordering deliveries does not change the output.
+    pub fn priority_rank(&self, insee: &str) -> (usize, usize, String) {
+        match self.merge.priority.iter().position(|p| p == insee) {
+            Some(i) => (0, i, String::new()),
+            None if insee == self.insee => (1, 0, String::new()),
+            None => (2, 0, insee.to_string()),
+        }
+    }
+
     /// The themes present, in a stable order.
     pub fn themes(&self) -> Vec<Theme> {
         let mut t: Vec<Theme> = self.deliveries().map(|(_, d)| d.theme.clone()).collect();
@@ -170,6 +200,18 @@ struct RawManifest {
     outlines: Option<OutlineSource>,
     #[serde(default)]
     communes: Vec<RawCommune>,
+    merge: Option<RawMerge>,
+    #[serde(default)]
+    themes: BTreeMap<String, ThemeRulesOverride>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMerge {
+    #[serde(default)]
+    priority: Vec<String>,
+    resolve: Option<Vec<String>>,
+    renumber: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -315,7 +357,45 @@ impl RawManifest {
                 deliveries,
             });
         }
+        let mut merge = MergeSettings::default();
+        if let Some(m) = self.merge {
+            for (i, code) in m.priority.iter().enumerate() {
+                if !communes.iter().any(|c: &Commune| &c.insee == code) {
+                    problem(
+                        format!("merge.priority[{i}]"),
+                        format!("{code:?} is not one of the declared communes"),
+                    );
+                }
+            }
+            merge.priority = m.priority;
+            if let Some(order) = m.resolve {
+                let mut parsed = Vec::new();
+                for (i, c) in order.iter().enumerate() {
+                    match toml::Value::String(c.clone()).try_into::<Criterion>() {
+                        Ok(c) => parsed.push(c),
+                        Err(_) => problem(
+                            format!("merge.resolve[{i}]"),
+                            format!("{c:?} is not a criterion: use priority, updated, attributes or vertices"),
+                        ),
+                    }
+                }
+                merge.resolve = parsed;
+            }
+            if let Some(r) = m.renumber {
+                merge.renumber = r;
+            }
+        }
+        for (name, o) in &self.themes {
+            if let Err(e) = Theme::parse(name) {
+                problem(format!("themes.{name}"), e);
+            }
+            for (field, message) in o.problems() {
+                problem(format!("themes.{name}.{field}"), message);
+            }
+        }
         let manifest = Manifest {
+            merge,
+            theme_rules: self.themes,
             base_dir: base_dir.to_path_buf(),
             insee: self.commune_nouvelle.insee,
             nom: self.commune_nouvelle.nom,

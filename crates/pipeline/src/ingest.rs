@@ -38,6 +38,8 @@ pub struct Ingested {
     pub themes: BTreeMap<Theme, Vec<Feature>>,
     pub rejects: Vec<Reject>,
     pub report: BuildReport,
+    /// The former communes' outlines in the working CRS (empty without `[outlines]`).
+    pub outlines: BTreeMap<String, geo::MultiPolygon<f64>>,
 }
 
 /// A delivery's layers as read, or why it could not be read.
@@ -71,7 +73,8 @@ pub fn ingest_manifest(
     let progress = Progress::new("ingest", options.quiet);
     // Areas, distances and tolerances are computed in the working CRS: it must be metric.
     check_metric(&manifest.working_crs)?;
-    let outlines = outlines::load(manifest).map_err(BuildError::Outlines)?;
+    let shapes = outlines::load(manifest).map_err(BuildError::Outlines)?;
+    let outlines = outlines::extents(&shapes);
     let reprojector = Reprojector::new(manifest.working_crs.clone());
     let max_outline_m = manifest
         .outlines
@@ -259,6 +262,7 @@ pub fn ingest_manifest(
         themes,
         rejects,
         report,
+        outlines: shapes,
     })
 }
 

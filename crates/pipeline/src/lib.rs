@@ -1,11 +1,15 @@
 //! `tuilerie build`: run the stages over a manifest and write their output.
 //!
-//! For now the pipeline is ingest → reproject: every delivery is read, mapped onto its theme,
-//! checked, repaired or rejected, and reprojected into the working CRS; then one FlatGeobuf
-//! per theme, a `rejects` layer and a report are written. Later stages (merge, tiles) plug in
-//! after [`ingest::ingest_manifest`].
+//! The pipeline is ingest → reproject → merge: every delivery is read, mapped onto its theme,
+//! checked, repaired or rejected, and reprojected into the working CRS ([`ingest`]); each
+//! theme is then deduplicated, edge-matched and checked along the old boundaries ([`merge`]).
+//! The build writes one FlatGeobuf per merged theme, `merged.gpkg` (every theme, `qa`,
+//! `decisions`, `rejects`: the file a GIS expert opens in QGIS), `decisions.csv`,
+//! `rejects.gpkg` and `report.json`. Later stages (tiles) plug in after [`merge::merge_all`].
 
 pub mod ingest;
+pub mod gpkg;
+pub mod merge;
 pub mod outlines;
 pub mod progress;
 pub mod report;
@@ -19,6 +23,53 @@ pub use validate::validate;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tuilerie_model::Manifest;
+
+/// The GeoPackage holding every merged theme, the QA, the decisions and the rejects.
+pub const MERGED_GPKG: &str = "merged.gpkg";
+/// The decisions log.
+pub const DECISIONS_CSV: &str = "decisions.csv";
+
+/// Write `merged.gpkg` and `decisions.csv`.
+fn write_merged(
+    out: &Path,
+    manifest: &Manifest,
+    merged: &merge::Merged,
+    rejects: &[Reject],
+    report: &mut BuildReport,
+) -> Result<(), BuildError> {
+    let csv_path = out.join(DECISIONS_CSV);
+    merge::write_decisions_csv(&csv_path, &merged.decisions)?;
+    report.outputs.push(report::OutputReport {
+        theme: "decisions".into(),
+        path: csv_path.display().to_string(),
+        features: merged.decisions.len(),
+    });
+    let prov: Vec<Vec<[tuilerie_model::Value; 4]>> = merged
+        .themes
+        .values()
+        .map(|f| write::provenance_values(f))
+        .collect();
+    let mut layers: Vec<(String, write::Table<'_>)> = merged
+        .themes
+        .iter()
+        .zip(&prov)
+        .map(|((theme, features), p)| (theme.name().to_string(), write::theme_table(theme, features, p)))
+        .collect();
+    let qa_values = merge::qa_values(&merged.qa);
+    layers.push(("qa".into(), merge::qa_table(&merged.qa, &qa_values)));
+    let (dv, dp) = merge::decisions_rows(&merged.decisions);
+    layers.push(("decisions".into(), merge::decisions_table(&dv, &dp)));
+    let rv = write::rejects_values(rejects);
+    layers.push(("rejects".into(), write::rejects_table(rejects, &rv)));
+    let path = out.join(MERGED_GPKG);
+    gpkg::write_gpkg(&path, layers, &manifest.working_crs)?;
+    report.outputs.push(report::OutputReport {
+        theme: "qa".into(),
+        path: path.display().to_string(),
+        features: merged.qa.len(),
+    });
+    Ok(())
+}
 
 /// Why a build could not run at all (problems with single deliveries are in the report).
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +94,7 @@ pub fn build(
     keep_going: bool,
 ) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let ingested = ingest_manifest(manifest, options)?;
+    let mut ingested = ingest_manifest(manifest, options)?;
     std::fs::create_dir_all(out).map_err(|e| BuildError::Write {
         path: out.to_path_buf(),
         reason: e.to_string(),
@@ -53,8 +104,14 @@ pub fn build(
     if !report.errors.is_empty() && !keep_going {
         // Held back: remove what an earlier build left, so that no stale layer passes for
         // this build's.
-        for theme in ingested.themes.keys() {
-            let stale = out.join(format!("{}.fgb", theme.name()));
+        let mut stale_files: Vec<PathBuf> = ingested
+            .themes
+            .keys()
+            .map(|t| out.join(format!("{}.fgb", t.name())))
+            .collect();
+        stale_files.push(out.join(MERGED_GPKG));
+        stale_files.push(out.join(DECISIONS_CSV));
+        for stale in stale_files {
             if stale.exists() {
                 std::fs::remove_file(&stale).map_err(|e| BuildError::Write {
                     path: stale.clone(),
@@ -63,7 +120,17 @@ pub fn build(
             }
         }
     } else {
-        for (theme, features) in &ingested.themes {
+        let merge_started = Instant::now();
+        let themes = std::mem::take(&mut ingested.themes);
+        let merged = merge::merge_all(manifest, themes, &ingested.outlines, options.quiet);
+        report
+            .timings_ms
+            .insert("merge".into(), merge_started.elapsed().as_millis() as u64);
+        for (name, stats) in &merged.stats {
+            report.themes.entry(name.clone()).or_default().merge = Some(stats.clone());
+        }
+        report.merge_warnings = merged.warnings.clone();
+        for (theme, features) in &merged.themes {
             let path = out.join(format!("{}.fgb", theme.name()));
             write::write_theme(&path, theme, features, &manifest.working_crs)?;
             report.outputs.push(report::OutputReport {
@@ -72,6 +139,7 @@ pub fn build(
                 features: features.len(),
             });
         }
+        write_merged(out, manifest, &merged, &ingested.rejects, &mut report)?;
     }
     let rejects_path = out.join("rejects.gpkg");
     write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;

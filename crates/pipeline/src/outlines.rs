@@ -1,26 +1,24 @@
-//! Former communes' outlines, for the extent sanity check.
+//! Former communes' outlines: for the extent sanity check, and for the merge's boundary QA
+//! and commune-déléguée assignment.
 
-use geo::{BoundingRect, Rect};
-use std::collections::HashMap;
+use geo::{BoundingRect, Geometry, MultiPolygon, Rect};
+use std::collections::{BTreeMap, HashMap};
 use tuilerie_model::{Manifest, Value};
 use tuilerie_reproject::{sanity::union, Reprojector};
 
-/// INSEE code → extent of its outline in the working CRS. A commune drawn as several features
-/// (islands, enclaves) gets the extent of them all.
-pub fn load(manifest: &Manifest) -> Result<HashMap<String, Rect<f64>>, String> {
+/// INSEE code → outline in the working CRS. A commune drawn as several features (islands,
+/// enclaves) gets all of its polygons.
+pub fn load(manifest: &Manifest) -> Result<BTreeMap<String, MultiPolygon<f64>>, String> {
     let Some(src) = &manifest.outlines else {
-        return Ok(HashMap::new());
+        return Ok(BTreeMap::new());
     };
     let path = manifest.resolve(&src.path);
     let layers = tuilerie_ingest::read_delivery(&path, None).map_err(|e| e.to_string())?;
     let reprojector = Reprojector::new(manifest.working_crs.clone());
-    let mut out: HashMap<String, Rect<f64>> = HashMap::new();
+    let mut out: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
     for layer in layers {
         let Some(crs) = layer.crs.clone() else {
-            return Err(format!(
-                "{}: layer {} declares no CRS",
-                src.path, layer.name
-            ));
+            return Err(format!("{}: layer {} declares no CRS", src.path, layer.name));
         };
         for f in layer.features {
             let key = f
@@ -37,11 +35,29 @@ pub fn load(manifest: &Manifest) -> Result<HashMap<String, Rect<f64>>, String> {
             reprojector
                 .transform(&mut g, &crs)
                 .map_err(|e| format!("{}: {e}", src.path))?;
-            let Some(r) = g.bounding_rect() else { continue };
-            out.entry(key)
-                .and_modify(|e| *e = union(e, &r))
-                .or_insert(r);
+            let polygons = match g {
+                Geometry::Polygon(p) => vec![p],
+                Geometry::MultiPolygon(m) => m.0,
+                _ => {
+                    return Err(format!(
+                        "{}: the outline of {key} is not a polygon",
+                        src.path
+                    ))
+                }
+            };
+            out.entry(key).or_insert_with(|| MultiPolygon(Vec::new())).0.extend(polygons);
         }
     }
     Ok(out)
+}
+
+/// The extent of each outline.
+pub fn extents(outlines: &BTreeMap<String, MultiPolygon<f64>>) -> HashMap<String, Rect<f64>> {
+    outlines
+        .iter()
+        .filter_map(|(k, m)| {
+            let r = m.0.iter().filter_map(|p| p.bounding_rect()).reduce(|a, b| union(&a, &b))?;
+            Some((k.clone(), r))
+        })
+        .collect()
 }

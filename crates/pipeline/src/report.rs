@@ -17,6 +17,8 @@ pub struct BuildReport {
     pub deliveries: Vec<DeliveryReport>,
     pub themes: BTreeMap<String, ThemeCount>,
     pub outputs: Vec<OutputReport>,
+    /// What the merge left as delivered and why (e.g. an id with an unexpected préfixe).
+    pub merge_warnings: Vec<String>,
     /// Delivery-level errors that stopped the theme layers from being written.
     pub errors: Vec<String>,
     pub timings_ms: BTreeMap<String, u64>,
@@ -36,6 +38,9 @@ pub struct ThemeCount {
     pub read: usize,
     pub kept: usize,
     pub rejected: usize,
+    /// The merge's counts, when the theme was merged: `kept` went in, and
+    /// `read = output + merged_away + rejected` (plus `pieces` on the left when a line split).
+    pub merge: Option<tuilerie_merge::ThemeStats>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,7 +93,15 @@ impl BuildReport {
     /// `read = kept + rejected` for every delivery and layer, and every layer read whole
     /// (as many features as its source declares, when it declares a count).
     pub fn reconciles(&self) -> bool {
-        self.deliveries.iter().all(|d| {
+        let themes_ok = self.themes.values().all(|t| {
+            t.read == t.kept + t.rejected
+                && t.merge.as_ref().is_none_or(|m| {
+                    m.input == t.kept
+                        && m.reconciles()
+                        && t.read + m.pieces == m.output + m.merged_away + t.rejected
+                })
+        });
+        themes_ok && self.deliveries.iter().all(|d| {
             d.read == d.kept + d.rejected
                 && d.read == d.layers.iter().map(|l| l.read).sum::<usize>()
                 && d.layers.iter().all(|l| {
@@ -127,11 +140,29 @@ impl BuildReport {
             );
         }
         for (t, c) in &self.themes {
-            let _ = writeln!(
-                s,
-                "theme {t}: {} read = {} kept + {} rejected",
-                c.read, c.kept, c.rejected
-            );
+            match &c.merge {
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "theme {t}: {} read = {} kept + {} rejected",
+                        c.read, c.kept, c.rejected
+                    );
+                }
+                Some(m) => {
+                    let _ = write!(
+                        s,
+                        "theme {t}: {} read = {} merged output + {} merged away + {} rejected; {} matches, {} overlaps, {} conflicts, {} reviews, {} straddling",
+                        c.read, m.output, m.merged_away, c.rejected, m.matches, m.overlaps, m.conflicts, m.reviews, m.straddles
+                    );
+                    if let (Some(b), Some(a)) = (m.components_before, m.components_after) {
+                        let _ = write!(s, "; components {b} → {a}, {} ends snapped", m.snapped_ends);
+                    }
+                    let _ = writeln!(s);
+                }
+            }
+        }
+        if !self.merge_warnings.is_empty() {
+            let _ = writeln!(s, "{} merge warning(s): see report.json", self.merge_warnings.len());
         }
         let warnings: usize = self.deliveries.iter().map(|d| d.warnings.len()).sum();
         if warnings > 0 {

@@ -141,10 +141,11 @@ impl geozero::GeozeroGeometry for GeomRef<'_> {
     }
 }
 
-struct Table<'a> {
-    names: Vec<String>,
-    types: Vec<ColumnType>,
-    rows: Vec<(&'a Geometry<f64>, Vec<Option<&'a Value>>)>,
+/// A layer to write: column names and types, then rows of (geometry, values).
+pub(crate) struct Table<'a> {
+    pub names: Vec<String>,
+    pub types: Vec<ColumnType>,
+    pub rows: Vec<(Option<&'a Geometry<f64>>, Vec<Option<&'a Value>>)>,
 }
 
 fn write_table(
@@ -157,13 +158,16 @@ fn write_table(
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let gtype = layer_geometry_type(table.rows.iter().map(|(g, _)| *g));
+    let gtype = layer_geometry_type(table.rows.iter().filter_map(|(g, _)| *g));
     let mut fgb =
         FgbWriter::create_with_options(layer_name, gtype, options(crs)).map_err(|e| err(&e))?;
     for (n, t) in table.names.iter().zip(&table.types) {
         fgb.add_column(n, *t, |_, c| c.nullable = true);
     }
     for (geom, values) in &table.rows {
+        let Some(geom) = geom else {
+            return Err(err(&"a feature without geometry cannot go into a FlatGeobuf layer"));
+        };
         // The writer's callback cannot fail: keep the first property error to report it.
         let mut failed = None;
         fgb.add_feature_geom(GeomRef(geom), |fw| {
@@ -196,6 +200,23 @@ pub fn write_theme(
     features: &[Feature],
     crs: &CrsRef,
 ) -> Result<(), BuildError> {
+    write_table(path, theme.name(), theme_table(theme, features, &provenance_values(features)), crs)
+}
+
+/// The provenance columns' values of each feature.
+pub(crate) fn provenance_values(features: &[Feature]) -> Vec<[Value; 4]> {
+    features
+        .iter()
+        .map(|f| f.provenance.values().map(|s| Value::Text(s.to_string())))
+        .collect()
+}
+
+/// A theme's features as a table: schema fields, provenance fields, then the other fields.
+pub(crate) fn theme_table<'a>(
+    theme: &Theme,
+    features: &'a [Feature],
+    prov_values: &'a [[Value; 4]],
+) -> Table<'a> {
     let mut names: Vec<String> = theme.schema().iter().map(|f| f.name.to_string()).collect();
     names.extend(PROVENANCE_FIELDS.iter().map(|s| s.to_string()));
     for f in features {
@@ -217,13 +238,9 @@ pub fn write_theme(
             )
         })
         .collect();
-    let prov_values: Vec<[Value; 4]> = features
-        .iter()
-        .map(|f| f.provenance.values().map(|s| Value::Text(s.to_string())))
-        .collect();
     let rows = features
         .iter()
-        .zip(&prov_values)
+        .zip(prov_values)
         .map(|(f, pv)| {
             let vals = names
                 .iter()
@@ -232,76 +249,52 @@ pub fn write_theme(
                     None => f.get(n),
                 })
                 .collect();
-            (&f.geometry, vals)
+            (Some(&f.geometry), vals)
         })
         .collect();
-    write_table(path, theme.name(), Table { names, types, rows }, crs)
+    Table { names, types, rows }
 }
 
-/// Write the rejects: theme, reason, provenance, and the source attributes as JSON.
+/// The rejects as a table: theme, reason, provenance, and the source attributes as JSON.
+pub(crate) fn rejects_values(rejects: &[Reject]) -> Vec<Vec<Value>> {
+    rejects
+        .iter()
+        .map(|r| {
+            let attrs: serde_json::Map<String, serde_json::Value> = r
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    let v = v.as_text().map(serde_json::Value::String);
+                    (k.clone(), v.unwrap_or(serde_json::Value::Null))
+                })
+                .collect();
+            let mut values = vec![Value::Text(r.theme.clone()), Value::Text(r.reason.clone())];
+            values.extend(r.provenance.values().map(|s| Value::Text(s.to_string())));
+            values.push(Value::Text(serde_json::Value::Object(attrs).to_string()));
+            values
+        })
+        .collect()
+}
+
+pub(crate) fn rejects_table<'a>(rejects: &'a [Reject], values: &'a [Vec<Value>]) -> Table<'a> {
+    let mut names = vec!["theme".to_string(), "reason".to_string()];
+    names.extend(PROVENANCE_FIELDS.iter().map(|s| s.to_string()));
+    names.push("attributes".into());
+    let types = vec![ColumnType::String; names.len()];
+    let rows = rejects
+        .iter()
+        .zip(values)
+        .map(|(r, v)| (r.geometry.as_ref(), v.iter().map(Some).collect()))
+        .collect();
+    Table { names, types, rows }
+}
+
+/// Write the rejects to a GeoPackage of their own.
 ///
 /// A reject may have no usable geometry at all, and FlatGeobuf readers (GDAL's included) do
 /// not take features without one, so the rejects go to a GeoPackage, through GDAL: it stores
 /// null geometries and opens in QGIS as is.
 pub fn write_rejects(path: &Path, rejects: &[Reject], crs: &CrsRef) -> Result<(), BuildError> {
-    use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, ToGdal};
-    let err = |e: &dyn std::fmt::Display| BuildError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let tmp = path.with_extension("tmp.gpkg");
-    let _ = std::fs::remove_file(&tmp);
-    {
-        let driver = gdal::DriverManager::get_driver_by_name("GPKG").map_err(|e| err(&e))?;
-        let mut ds = driver.create_vector_only(&tmp).map_err(|e| err(&e))?;
-        let srs = gdal::spatial_ref::SpatialRef::from_definition(&crs.proj_definition())
-            .map_err(|e| err(&e))?;
-        let layer = ds
-            .create_layer(LayerOptions {
-                name: "rejects",
-                srs: Some(&srs),
-                ty: gdal_sys::OGRwkbGeometryType::wkbUnknown,
-                options: None,
-            })
-            .map_err(|e| err(&e))?;
-        let mut names = vec!["theme", "reason"];
-        names.extend(PROVENANCE_FIELDS);
-        names.push("attributes");
-        for n in &names {
-            FieldDefn::new(n, gdal_sys::OGRFieldType::OFTString)
-                .and_then(|f| f.add_to_layer(&layer))
-                .map_err(|e| err(&e))?;
-        }
-        for r in rejects {
-            let attrs: serde_json::Map<String, serde_json::Value> = r
-                .attributes
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_text()
-                            .map(serde_json::Value::String)
-                            .unwrap_or(serde_json::Value::Null),
-                    )
-                })
-                .collect();
-            let attrs = serde_json::Value::Object(attrs).to_string();
-            let mut values = vec![r.theme.as_str(), r.reason.as_str()];
-            values.extend(r.provenance.values());
-            values.push(&attrs);
-            let mut f = gdal::vector::Feature::new(layer.defn()).map_err(|e| err(&e))?;
-            for (i, v) in values.iter().enumerate() {
-                f.set_field_string(i, v).map_err(|e| err(&e))?;
-            }
-            if let Some(g) = &r.geometry {
-                // A geometry GDAL cannot take (NaN…) is dropped; the reason says why.
-                if let Ok(gg) = g.to_gdal() {
-                    let _ = f.set_geometry(gg);
-                }
-            }
-            f.create(&layer).map_err(|e| err(&e))?;
-        }
-    }
-    std::fs::rename(&tmp, path).map_err(|e| err(&e))?;
-    Ok(())
+    let values = rejects_values(rejects);
+    crate::gpkg::write_gpkg(path, vec![("rejects".to_string(), rejects_table(rejects, &values))], crs)
 }

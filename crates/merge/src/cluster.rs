@@ -1,0 +1,189 @@
+//! From matched pairs to merged features: union-find clusters, the survivor chosen by the
+//! declared order, attributes merged, every contributor listed in `sources`.
+
+use geo::CoordsIter;
+use std::cmp::Ordering;
+use tuilerie_model::{feature, Criterion, Feature, Manifest, Provenance, Value};
+
+/// Disjoint sets over feature indices; the root is always the smallest index, so clusters do
+/// not depend on the order pairs are united in.
+pub struct UnionFind {
+    parent: Vec<usize>,
+}
+
+impl UnionFind {
+    pub fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n).collect(),
+        }
+    }
+
+    pub fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    pub fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = (ra.min(rb), ra.max(rb));
+            self.parent[hi] = lo;
+        }
+    }
+
+    /// The sets of two or more members, each sorted, ordered by their smallest member.
+    pub fn groups(&mut self) -> Vec<Vec<usize>> {
+        let n = self.parent.len();
+        let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for i in 0..n {
+            let r = self.find(i);
+            by_root.entry(r).or_default().push(i);
+        }
+        by_root.into_values().filter(|g| g.len() > 1).collect()
+    }
+}
+
+/// Order values for "most recent": dates and numbers by value (EDIGEO writes dates as
+/// `20140303`), text by text; a missing value comes last.
+pub fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    fn key(v: Option<&Value>) -> Option<String> {
+        match v? {
+            Value::Null => None,
+            Value::Date(d) => Some(d.format("%Y%m%d").to_string()),
+            Value::DateTime(d) => Some(d.format("%Y%m%d%H%M%S").to_string()),
+            Value::Int(i) => Some(format!("{i:0>14}")),
+            other => other.as_text(),
+        }
+    }
+    key(a).cmp(&key(b))
+}
+
+fn non_null(f: &Feature) -> usize {
+    f.attributes.iter().filter(|(_, v)| !v.is_null()).count()
+}
+
+/// Compare two copies on one criterion: `Less` when `a` is better.
+fn cmp_on(
+    c: Criterion,
+    a: &Feature,
+    b: &Feature,
+    manifest: &Manifest,
+    updated_field: Option<&str>,
+) -> Ordering {
+    match c {
+        Criterion::Priority => manifest
+            .priority_rank(&a.provenance.commune)
+            .cmp(&manifest.priority_rank(&b.provenance.commune)),
+        // Latest first.
+        Criterion::Updated => {
+            updated_field.map_or(Ordering::Equal, |f| cmp_values(b.get(f), a.get(f)))
+        }
+        Criterion::Attributes => non_null(b).cmp(&non_null(a)),
+        Criterion::Vertices => b.geometry.coords_count().cmp(&a.geometry.coords_count()),
+    }
+}
+
+/// Which of two copies should survive: `Less` when `a` should. The declared criteria in
+/// order, then the stable order of their provenance.
+pub fn cmp_survivor(
+    a: &Feature,
+    b: &Feature,
+    manifest: &Manifest,
+    updated_field: Option<&str>,
+) -> Ordering {
+    manifest
+        .merge
+        .resolve
+        .iter()
+        .map(|c| cmp_on(*c, a, b, manifest, updated_field))
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| crate::order::cmp_provenance(&a.provenance, &b.provenance))
+}
+
+/// Why the survivor was preferred to another copy, for the log.
+pub fn deciding_criterion(
+    kept: &Feature,
+    other: &Feature,
+    manifest: &Manifest,
+    updated_field: Option<&str>,
+) -> String {
+    let decisive = manifest
+        .merge
+        .resolve
+        .iter()
+        .find(|c| cmp_on(**c, kept, other, manifest, updated_field).is_ne());
+    match decisive {
+        Some(Criterion::Priority) => {
+            format!("kept: commune {} has priority", kept.provenance.commune)
+        }
+        Some(Criterion::Updated) => "kept: most recent update".into(),
+        Some(Criterion::Attributes) => "kept: more attributes".into(),
+        Some(Criterion::Vertices) => "kept: more detailed geometry".into(),
+        None => "kept: first in the stable order (the copies tie on every criterion)".into(),
+    }
+}
+
+/// The `sources` value: a JSON array of `{commune, delivery, layer, id}`, in stable order.
+pub fn sources_json<'a>(provenances: impl Iterator<Item = &'a Provenance>) -> String {
+    let mut list: Vec<&Provenance> = provenances.collect();
+    list.sort_by(|a, b| crate::order::cmp_provenance(a, b));
+    list.dedup();
+    let arr: Vec<serde_json::Value> = list
+        .iter()
+        .map(|p| {
+            serde_json::json!({"commune": p.commune, "delivery": p.delivery, "layer": p.layer, "id": p.source_id})
+        })
+        .collect();
+    serde_json::Value::Array(arr).to_string()
+}
+
+/// Fill the survivor's missing attributes from the other copies, in survivor order; returns
+/// the names of the fields filled.
+pub fn fill_attributes(survivor: &mut Feature, others: &[&Feature]) -> Vec<String> {
+    let mut filled = Vec::new();
+    for o in others {
+        for (name, v) in &o.attributes {
+            if v.is_null() {
+                continue;
+            }
+            let missing = survivor.get(name).is_none_or(Value::is_null);
+            if missing {
+                feature::set(&mut survivor.attributes, name, v.clone());
+                filled.push(name.clone());
+            }
+        }
+    }
+    filled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clusters_are_independent_of_union_order() {
+        let mut a = UnionFind::new(6);
+        for (x, y) in [(4, 5), (1, 2), (2, 4)] {
+            a.union(x, y);
+        }
+        let mut b = UnionFind::new(6);
+        for (x, y) in [(2, 4), (5, 4), (2, 1)] {
+            b.union(x, y);
+        }
+        assert_eq!(a.groups(), vec![vec![1, 2, 4, 5]]);
+        assert_eq!(a.groups(), b.groups());
+    }
+
+    #[test]
+    fn dates_compare_across_types() {
+        let d = Value::Date(chrono::NaiveDate::from_ymd_opt(2014, 3, 3).unwrap());
+        assert_eq!(
+            cmp_values(Some(&Value::Int(20150101)), Some(&Value::Int(20140303))),
+            Ordering::Greater
+        );
+        assert_eq!(cmp_values(Some(&d), None), Ordering::Greater);
+    }
+}

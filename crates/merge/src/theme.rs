@@ -1,0 +1,586 @@
+//! Merging one theme: the steps of the crate, in order.
+
+use crate::cluster::{cmp_survivor, deciding_criterion, fill_attributes, sources_json, UnionFind};
+use crate::decision::{anchor, locator, Decision, QaItem, ThemeStats};
+use crate::line::{match_lines, outcome_geometry, LineFeature, LineRules};
+use crate::polygon::{as_multipolygon, overlap};
+use crate::{candidates, components, edge, exact, identity, order, point, qa};
+use geo::{Area, Coord, Geometry, MultiPolygon};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use tuilerie_model::schema::GeometryFamily;
+use tuilerie_model::{Feature, Manifest, Theme, ThemeRules, Value};
+
+/// What the merge needs besides the features: the manifest (rules, priorities, communes)
+/// and the former communes' outlines in the working CRS (may be empty).
+pub struct MergeContext<'a> {
+    pub manifest: &'a Manifest,
+    pub outlines: &'a BTreeMap<String, MultiPolygon<f64>>,
+}
+
+/// One merged theme.
+#[derive(Debug, Default)]
+pub struct ThemeMerge {
+    pub features: Vec<Feature>,
+    pub decisions: Vec<Decision>,
+    pub qa: Vec<QaItem>,
+    pub stats: ThemeStats,
+    pub warnings: Vec<String>,
+}
+
+/// What the matchers concluded about one candidate pair.
+enum Verdict {
+    Merge(&'static str, f64, String),
+    Review(String),
+    Conflict(String),
+    /// Different objects overlapping by this much (with the overlap).
+    Overlap(f64, Option<MultiPolygon<f64>>),
+    Nothing,
+}
+
+struct Scored {
+    i: usize,
+    j: usize,
+    verdict: Verdict,
+    iou: Option<f64>,
+    smaller: Option<f64>,
+    distance: Option<f64>,
+    intersection: Option<MultiPolygon<f64>>,
+}
+
+/// Per-feature facts the matchers need, computed once, in parallel.
+struct Prepared {
+    digest: u64,
+    key: Option<String>,
+    polygon: Option<(MultiPolygon<f64>, f64)>,
+    point: Option<geo::Point<f64>>,
+}
+
+fn key_of(f: &Feature, key: Option<&str>) -> Option<String> {
+    let v = f.get(key?)?.as_text()?;
+    let v = v.trim().to_string();
+    (!v.is_empty()).then_some(v)
+}
+
+/// Merge the features of one theme.
+pub fn merge_theme(
+    theme: &Theme,
+    mut features: Vec<Feature>,
+    ctx: &MergeContext<'_>,
+) -> ThemeMerge {
+    let rules = ctx.manifest.rules(theme);
+    order::sort_features(&mut features);
+    let mut result = ThemeMerge {
+        stats: ThemeStats {
+            input: features.len(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let merged: Vec<(Feature, Vec<usize>)> = if !rules.dedup {
+        features.into_iter().map(|f| (f, Vec::new())).collect()
+    } else if theme.geometry_family() == GeometryFamily::Line {
+        merge_lines(theme, features, &rules, ctx, &mut result)
+    } else {
+        merge_pairs(theme, features, &rules, ctx, &mut result)
+    };
+    // Identity: commune déléguée, renumbered ids.
+    let names: BTreeMap<&str, &str> = ctx
+        .manifest
+        .communes
+        .iter()
+        .map(|c| (c.insee.as_str(), c.nom.as_str()))
+        .collect();
+    let with_code: Vec<(Feature, String)> = merged
+        .into_par_iter()
+        .map(|(f, _)| {
+            let code = identity::deleguee(&f, ctx.manifest, ctx.outlines);
+            (f, code)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(with_code.len());
+    let mut straddle_input = Vec::new();
+    for (mut f, code) in with_code {
+        if ctx.manifest.merge.renumber {
+            if let Some(w) =
+                identity::renumber(&mut f, &code, &ctx.manifest.insee, rules.key.as_deref())
+            {
+                result.warnings.push(w);
+            }
+        }
+        f.set(crate::DELEGUEE_FIELD, Value::Text(code.clone()));
+        let name = names.get(code.as_str()).copied().unwrap_or("");
+        f.set(crate::DELEGUEE_NAME_FIELD, Value::Text(name.to_string()));
+        straddle_input.push((f, code));
+    }
+    let straddles = qa::straddles(theme.name(), &straddle_input, ctx.outlines);
+    result.stats.straddles = straddles.len();
+    result.qa.extend(straddles);
+    out.extend(straddle_input.into_iter().map(|(f, _)| f));
+    result.stats.output = out.len();
+    result.features = out;
+    result
+}
+
+/// Polygons, points and custom themes: candidate pairs, scored in parallel, then clusters.
+fn merge_pairs(
+    theme: &Theme,
+    features: Vec<Feature>,
+    rules: &ThemeRules,
+    ctx: &MergeContext<'_>,
+    result: &mut ThemeMerge,
+) -> Vec<(Feature, Vec<usize>)> {
+    let geoms: Vec<&Geometry<f64>> = features.iter().map(|f| &f.geometry).collect();
+    let prepared: Vec<Prepared> = features
+        .par_iter()
+        .map(|f| Prepared {
+            digest: exact::geometry_digest(&f.geometry, rules.grid_m),
+            key: key_of(f, rules.key.as_deref()),
+            polygon: as_multipolygon(&f.geometry).map(|m| {
+                let a = m.unsigned_area();
+                (m, a)
+            }),
+            point: point::as_point(&f.geometry),
+        })
+        .collect();
+    let within = rules.within_delivery;
+    let pairs = candidates::pairs(&geoms, rules.tolerance_m, |i, j| {
+        within || features[i].provenance.delivery != features[j].provenance.delivery
+    });
+    let scored: Vec<Scored> = pairs
+        .par_iter()
+        .map(|&(i, j)| score_pair(i, j, &features, &prepared, rules))
+        .collect();
+    let mut uf = UnionFind::new(features.len());
+    let updated = rules.updated_field.as_deref();
+    for s in scored {
+        let (a, b) = (&features[s.i], &features[s.j]);
+        let (kept, other) = if cmp_survivor(a, b, ctx.manifest, updated).is_le() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let at = anchor(&kept.geometry);
+        let different_communes = a.provenance.commune != b.provenance.commune;
+        let decision =
+            |matcher: &'static str, score: f64, what: &'static str, reason: String| Decision {
+                theme: theme.name().to_string(),
+                matcher,
+                score,
+                decision: what,
+                reason,
+                kept: locator(&kept.provenance),
+                other: locator(&other.provenance),
+                iou: s.iou,
+                smaller_overlap: s.smaller,
+                distance_m: s.distance,
+                x: at.x,
+                y: at.y,
+            };
+        let qa_item = |kind: &'static str,
+                       measure: f64,
+                       detail: String,
+                       geometry: Option<Geometry<f64>>| QaItem {
+            theme: theme.name().to_string(),
+            kind,
+            a: locator(&a.provenance),
+            b: locator(&b.provenance),
+            commune_a: a.provenance.commune.clone(),
+            commune_b: b.provenance.commune.clone(),
+            measure,
+            detail,
+            geometry,
+        };
+        let inter_geom = s.intersection.clone().map(Geometry::from);
+        let inter_area = s.intersection.as_ref().map_or(0.0, |m| m.unsigned_area());
+        match s.verdict {
+            Verdict::Merge(matcher, score, reason) => {
+                uf.union(s.i, s.j);
+                result.stats.matches += 1;
+                let why = format!(
+                    "{reason}; {}",
+                    deciding_criterion(kept, other, ctx.manifest, updated)
+                );
+                result
+                    .decisions
+                    .push(decision(matcher, score, "merged", why));
+            }
+            Verdict::Review(reason) => {
+                result.stats.reviews += 1;
+                result.decisions.push(decision(
+                    "overlap",
+                    s.smaller.unwrap_or(0.0),
+                    "review",
+                    reason.clone(),
+                ));
+                result
+                    .qa
+                    .push(qa_item("review", inter_area, reason, inter_geom));
+            }
+            Verdict::Conflict(reason) => {
+                result.stats.conflicts += 1;
+                let matcher = if rules.key.is_some() { "key" } else { "exact" };
+                result.decisions.push(decision(
+                    matcher,
+                    s.iou.unwrap_or(0.0),
+                    "conflict",
+                    reason.clone(),
+                ));
+                result
+                    .qa
+                    .push(qa_item("conflict", inter_area, reason, inter_geom));
+            }
+            Verdict::Overlap(area, geometry) => {
+                if different_communes && area >= rules.min_overlap_area_m2 {
+                    result.stats.overlaps += 1;
+                    let detail = format!(
+                        "different objects overlap by {area:.2} m² (smaller overlap {:.3}, IoU {:.3}): both kept",
+                        s.smaller.unwrap_or(0.0),
+                        s.iou.unwrap_or(0.0)
+                    );
+                    result.qa.push(qa_item(
+                        "overlap",
+                        area,
+                        detail,
+                        geometry.map(Geometry::from),
+                    ));
+                }
+            }
+            Verdict::Nothing => {}
+        }
+    }
+    let groups = uf.groups();
+    let mut absorbed_into: Vec<Option<usize>> = vec![None; features.len()];
+    let mut survivors: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for g in groups {
+        let mut members = g.clone();
+        members.sort_by(|&x, &y| cmp_survivor(&features[x], &features[y], ctx.manifest, updated));
+        let s = members[0];
+        for &m in &members[1..] {
+            absorbed_into[m] = Some(s);
+        }
+        survivors.insert(s, members);
+    }
+    let mut slots: Vec<Option<Feature>> = features.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    for i in 0..slots.len() {
+        if absorbed_into[i].is_some() {
+            result.stats.merged_away += 1;
+            continue;
+        }
+        let members = survivors.remove(&i).unwrap_or_else(|| vec![i]);
+        let others: Vec<Feature> = members[1..]
+            .iter()
+            .filter_map(|&m| slots[m].clone())
+            .collect();
+        let Some(mut f) = slots[i].take() else {
+            continue;
+        };
+        let other_refs: Vec<&Feature> = others.iter().collect();
+        fill_attributes(&mut f, &other_refs);
+        let sources = sources_json(
+            std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
+        );
+        f.set(crate::SOURCES_FIELD, Value::Text(sources));
+        out.push((f, members));
+    }
+    out
+}
+
+fn score_pair(
+    i: usize,
+    j: usize,
+    features: &[Feature],
+    p: &[Prepared],
+    rules: &ThemeRules,
+) -> Scored {
+    let (a, b) = (&p[i], &p[j]);
+    let mut s = Scored {
+        i,
+        j,
+        verdict: Verdict::Nothing,
+        iou: None,
+        smaller: None,
+        distance: None,
+        intersection: None,
+    };
+    let keys = match (&a.key, &b.key) {
+        (Some(x), Some(y)) => Some(x == y),
+        _ => None,
+    };
+    let key_text = || {
+        format!(
+            "{} vs {}",
+            a.key.as_deref().unwrap_or("-"),
+            b.key.as_deref().unwrap_or("-")
+        )
+    };
+    let exact = a.digest == b.digest
+        && exact::geometry_key(&features[i].geometry, rules.grid_m)
+            == exact::geometry_key(&features[j].geometry, rules.grid_m);
+    if exact {
+        s.iou = Some(1.0);
+        s.smaller = Some(1.0);
+        s.verdict = match keys {
+            Some(false) => Verdict::Conflict(format!(
+                "same geometry (to {} m) but different keys {}: both kept",
+                rules.grid_m,
+                key_text()
+            )),
+            _ => Verdict::Merge(
+                "exact",
+                1.0,
+                format!("same geometry once snapped to {} m", rules.grid_m),
+            ),
+        };
+        return s;
+    }
+    if let (Some((ma, aa)), Some((mb, ab))) = (&a.polygon, &b.polygon) {
+        let Some(o) = overlap(ma, *aa, mb, *ab) else {
+            s.verdict = Verdict::Conflict(
+                "the overlay of these two polygons failed: compare them by hand".into(),
+            );
+            return s;
+        };
+        s.iou = Some(o.iou);
+        s.smaller = Some(o.smaller_overlap);
+        s.intersection = o.intersection.clone();
+        s.verdict = match keys {
+            Some(true) if o.iou >= rules.key_min_iou => Verdict::Merge(
+                "key",
+                o.iou,
+                format!(
+                    "same key {}, IoU {:.3}",
+                    a.key.as_deref().unwrap_or(""),
+                    o.iou
+                ),
+            ),
+            Some(true) => Verdict::Conflict(format!(
+                "same key {} but the geometries disagree (IoU {:.3} < {}): both kept",
+                a.key.as_deref().unwrap_or(""),
+                o.iou,
+                rules.key_min_iou
+            )),
+            Some(false) if o.smaller_overlap >= rules.min_overlap => Verdict::Conflict(format!(
+                "different keys {} but overlapping {:.0} % (smaller overlap): both kept",
+                key_text(),
+                o.smaller_overlap * 100.0
+            )),
+            None if o.iou >= rules.min_iou && o.smaller_overlap >= rules.min_overlap => {
+                Verdict::Merge(
+                    "overlap",
+                    o.iou,
+                    format!(
+                        "IoU {:.3} ≥ {}, smaller overlap {:.3} ≥ {}",
+                        o.iou, rules.min_iou, o.smaller_overlap, rules.min_overlap
+                    ),
+                )
+            }
+            None if o.smaller_overlap >= rules.review_overlap => Verdict::Review(format!(
+                "smaller overlap {:.3} (review band {}–{}), IoU {:.3}: both kept",
+                o.smaller_overlap, rules.review_overlap, rules.min_overlap, o.iou
+            )),
+            _ => Verdict::Overlap(o.intersection_area, o.intersection),
+        };
+        return s;
+    }
+    if let (Some(pa), Some(pb)) = (a.point, b.point) {
+        if keys == Some(false) {
+            return s;
+        }
+        let tf = rules.type_field.as_deref();
+        let ta = tf.and_then(|t| features[i].get(t));
+        let tb = tf.and_then(|t| features[j].get(t));
+        if let Some((score, d)) = point::score(pa, ta, pb, tb, rules.tolerance_m) {
+            s.distance = Some(d);
+            s.verdict = Verdict::Merge(
+                "point",
+                score,
+                format!(
+                    "{d:.2} m apart (tolerance {} m), same type",
+                    rules.tolerance_m
+                ),
+            );
+        }
+    }
+    s
+}
+
+/// Line networks: sub-line matching in survivor order, then edge-matching.
+fn merge_lines(
+    theme: &Theme,
+    features: Vec<Feature>,
+    rules: &ThemeRules,
+    ctx: &MergeContext<'_>,
+    result: &mut ThemeMerge,
+) -> Vec<(Feature, Vec<usize>)> {
+    let updated = rules.updated_field.as_deref();
+    let mut order: Vec<usize> = (0..features.len()).collect();
+    order.sort_by(|&x, &y| cmp_survivor(&features[x], &features[y], ctx.manifest, updated));
+    let mut deliveries: Vec<&str> = features
+        .iter()
+        .map(|f| f.provenance.delivery.as_str())
+        .collect();
+    deliveries.sort();
+    deliveries.dedup();
+    let group = |f: &Feature, i: usize| {
+        if rules.within_delivery {
+            i
+        } else {
+            deliveries
+                .binary_search(&f.provenance.delivery.as_str())
+                .unwrap_or(0)
+        }
+    };
+    let lines: Vec<LineFeature<'_>> = order
+        .iter()
+        .map(|&i| LineFeature {
+            geometry: &features[i].geometry,
+            group: group(&features[i], i),
+        })
+        .collect();
+    let before_parts: Vec<Vec<Vec<Coord<f64>>>> =
+        features.iter().map(|f| parts(&f.geometry)).collect();
+    result.stats.components_before =
+        Some(components::count(before_parts.iter().map(|p| p.as_slice())));
+    result.stats.length_before_m = Some(
+        features
+            .iter()
+            .map(|f| crate::line::total_length(&f.geometry))
+            .sum(),
+    );
+    let line_rules = LineRules {
+        tolerance: rules.tolerance_m,
+        max_angle_deg: rules.max_angle_deg,
+        sample: rules.sample_m,
+        min_match: (4.0 * rules.tolerance_m).max(5.0 * rules.sample_m),
+    };
+    let outcomes = match_lines(&lines, &line_rules);
+    // Decisions: one per matched pair.
+    for (pos, o) in outcomes.iter().enumerate() {
+        let f = &features[order[pos]];
+        for m in &o.matches {
+            let kept = &features[order[m.against]];
+            let whole = o.parts.is_empty();
+            let reason = format!(
+                "{:.1} of {:.1} m run within {} m and {}° of the kept line (mean {:.2} m){}",
+                m.covered_m,
+                m.total_m,
+                rules.tolerance_m,
+                rules.max_angle_deg,
+                m.mean_distance_m,
+                if whole {
+                    "; absorbed".to_string()
+                } else if m.appended {
+                    "; the rest was appended to the kept line".to_string()
+                } else {
+                    "; the rest is kept, snapped onto the kept line".to_string()
+                }
+            );
+            let at = anchor(&f.geometry);
+            result.stats.matches += 1;
+            result.decisions.push(Decision {
+                theme: theme.name().to_string(),
+                matcher: "subline",
+                score: if m.total_m > 0.0 {
+                    (m.covered_m / m.total_m).min(1.0)
+                } else {
+                    0.0
+                },
+                decision: if whole { "merged" } else { "partial" },
+                reason,
+                kept: locator(&kept.provenance),
+                other: locator(&f.provenance),
+                iou: None,
+                smaller_overlap: None,
+                distance_m: Some(m.mean_distance_m),
+                x: at.x,
+                y: at.y,
+            });
+        }
+    }
+    // Kept lines, in the stable order of the features.
+    let mut pos_of = vec![0; features.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        pos_of[i] = pos;
+    }
+    let mut kept: Vec<(usize, Vec<Vec<Coord<f64>>>, Vec<usize>)> = Vec::new();
+    for i in 0..features.len() {
+        let o = &outcomes[pos_of[i]];
+        if o.parts.is_empty() {
+            result.stats.merged_away += 1;
+            continue;
+        }
+        let absorbed: Vec<usize> = o.absorbed.iter().map(|&p| order[p]).collect();
+        kept.push((i, o.parts.clone(), absorbed));
+    }
+    // Edge-matching across the old boundaries, lines in survivor order (the last move first).
+    kept.sort_by_key(|(i, _, _)| pos_of[*i]);
+    let communes: Vec<&str> = kept
+        .iter()
+        .map(|(i, _, _)| features[*i].provenance.commune.as_str())
+        .collect();
+    let mut geoms: Vec<Vec<Vec<Coord<f64>>>> = kept.iter().map(|(_, p, _)| p.clone()).collect();
+    let snaps = edge::snap_ends(&mut geoms, &communes, rules.snap_m);
+    result.stats.snapped_ends = snaps.len();
+    for s in &snaps {
+        let (a, b) = (&features[kept[s.line].0], &features[kept[s.onto].0]);
+        result.decisions.push(Decision {
+            theme: theme.name().to_string(),
+            matcher: "edge-snap",
+            score: 1.0 - s.distance / rules.snap_m.max(f64::MIN_POSITIVE),
+            decision: "snapped",
+            reason: format!(
+                "line end {:.2} m from a line of commune {}: snapped onto it",
+                s.distance, b.provenance.commune
+            ),
+            kept: locator(&b.provenance),
+            other: locator(&a.provenance),
+            iou: None,
+            smaller_overlap: None,
+            distance_m: Some(s.distance),
+            x: s.at.x,
+            y: s.at.y,
+        });
+    }
+    result.stats.components_after = Some(components::count(geoms.iter().map(|p| p.as_slice())));
+    let mut slots: Vec<Option<Feature>> = features.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    let mut length_after = 0.0;
+    let mut finished: Vec<(usize, Vec<Vec<Coord<f64>>>, Vec<usize>)> = kept
+        .into_iter()
+        .zip(geoms)
+        .map(|((i, _, absorbed), g)| (i, g, absorbed))
+        .collect();
+    finished.sort_by_key(|(i, _, _)| *i);
+    for (i, g, absorbed) in finished {
+        let others: Vec<Feature> = absorbed.iter().filter_map(|&a| slots[a].clone()).collect();
+        let Some(mut f) = slots[i].take() else {
+            continue;
+        };
+        let Some(geometry) = outcome_geometry(&g) else {
+            continue;
+        };
+        f.geometry = geometry;
+        length_after += crate::line::total_length(&f.geometry);
+        let refs: Vec<&Feature> = others.iter().collect();
+        fill_attributes(&mut f, &refs);
+        let sources = sources_json(
+            std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
+        );
+        f.set(crate::SOURCES_FIELD, Value::Text(sources));
+        let mut members = vec![i];
+        members.extend(absorbed);
+        out.push((f, members));
+    }
+    result.stats.length_after_m = Some(length_after);
+    out
+}
+
+fn parts(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
+    match g {
+        Geometry::LineString(l) => vec![l.0.clone()],
+        Geometry::MultiLineString(m) => m.0.iter().map(|l| l.0.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
