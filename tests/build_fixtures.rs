@@ -5,7 +5,7 @@ mod common;
 
 #[test]
 fn fixtures_build_reads_everything_and_agrees_with_ogr2ogr() {
-    let (out, report) = common::build(&common::fixtures().join("essonne-fusion.toml"));
+    let (out, report) = common::build_unmerged(&common::fixtures().join("essonne-fusion.toml"));
 
     // Every delivery read whole, nothing rejected, counts reconcile.
     common::assert_all_kept(

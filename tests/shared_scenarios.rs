@@ -11,7 +11,8 @@ fn essonne_fusion_reads_all_four_deliveries() {
     let Some(shared) = common::shared_data("essonne_fusion_reads_all_four_deliveries") else {
         return;
     };
-    let (out, report) = common::build(&common::root().join("examples/essonne-fusion.toml"));
+    let (out, report) =
+        common::build_unmerged(&common::root().join("examples/essonne-fusion.toml"));
     common::assert_all_kept(
         &report,
         &[
@@ -39,7 +40,7 @@ fn lille_voirie_reads_all_three_deliveries() {
     let Some(shared) = common::shared_data("lille_voirie_reads_all_three_deliveries") else {
         return;
     };
-    let (out, report) = common::build(&common::root().join("examples/lille-voirie.toml"));
+    let (out, report) = common::build_unmerged(&common::root().join("examples/lille-voirie.toml"));
     common::assert_all_kept(&report, &[("59350", 1395), ("59328", 78), ("59527", 73)]);
 
     let fgb = out.path().join("voirie.fgb");
@@ -68,7 +69,7 @@ fn luxiol_reads_all_eight_edigeo_sheets() {
     let Some(_) = common::shared_data("luxiol_reads_all_eight_edigeo_sheets") else {
         return;
     };
-    let (out, report) = common::build(&common::root().join("examples/luxiol-edigeo.toml"));
+    let (out, report) = common::build_unmerged(&common::root().join("examples/luxiol-edigeo.toml"));
     let by_theme: HashMap<&str, (usize, usize, usize)> = report
         .deliveries
         .iter()

@@ -120,6 +120,31 @@ pub fn build(manifest: &Path) -> (tempfile::TempDir, tuilerie_pipeline::BuildRep
     (out, report)
 }
 
+/// Build a manifest with the merge switched off (no deduplication, ids as delivered): one
+/// output feature per source feature, to compare with the sources one to one.
+pub fn build_unmerged(manifest: &Path) -> (tempfile::TempDir, tuilerie_pipeline::BuildReport) {
+    let mut m = load_manifest(manifest);
+    m.merge.renumber = false;
+    for theme in m.themes() {
+        m.theme_rules.insert(
+            theme.name().to_string(),
+            tuilerie_model::merge_rules::ThemeRulesOverride {
+                dedup: Some(false),
+                ..Default::default()
+            },
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    let report = tuilerie_pipeline::build(
+        &m,
+        out.path(),
+        &tuilerie_pipeline::IngestOptions { quiet: true },
+        false,
+    )
+    .unwrap_or_else(|e| panic!("build {}: {e}", manifest.display()));
+    (out, report)
+}
+
 /// The values of one text field over every feature of a vector file, as GDAL reads them.
 pub fn gdal_strings(path: &Path, field: &str) -> Vec<String> {
     let ds = gdal::Dataset::open(path).unwrap();
@@ -209,4 +234,80 @@ pub fn assert_all_kept(report: &tuilerie_pipeline::BuildReport, expected: &[(&st
     assert_eq!(got, want, "(commune, read, kept, rejected)");
     assert!(report.reconciles(), "counts do not reconcile");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+/// Build a manifest in-process with `threads` worker threads, after reversing the order of its
+/// communes and of their deliveries when `shuffle` is set. Returns the output folder.
+pub fn build_with(manifest: &Path, threads: usize, shuffle: bool) -> tempfile::TempDir {
+    let mut m = load_manifest(manifest);
+    if shuffle {
+        m.communes.reverse();
+        for c in &mut m.communes {
+            c.deliveries.reverse();
+        }
+    }
+    let out = tempfile::tempdir().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        tuilerie_pipeline::build(
+            &m,
+            out.path(),
+            &tuilerie_pipeline::IngestOptions { quiet: true },
+            false,
+        )
+    })
+    .unwrap_or_else(|e| panic!("build {}: {e}", manifest.display()));
+    out
+}
+
+/// Total length (m) of the line features of a vector file, as GDAL reads them.
+pub fn gdal_total_length(path: &Path) -> f64 {
+    use geo::{Euclidean, Length};
+    let ds = gdal::Dataset::open(path)
+        .unwrap_or_else(|e| panic!("GDAL cannot open {}: {e}", path.display()));
+    let mut layer = ds.layer(0).unwrap();
+    layer
+        .features()
+        .filter_map(|f| f.geometry().map(|g| g.to_geo().unwrap()))
+        .map(|g| match g {
+            geo::Geometry::LineString(l) => Euclidean.length(&l),
+            geo::Geometry::MultiLineString(m) => Euclidean.length(&m),
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// `ogr2ogr` of `src` into Lambert-93, clipped to the outlines of `outlines` (a GeoJSON in
+/// WGS84) selected by `where_` (all of them when `None`).
+pub fn ogr2ogr_clip(
+    src: &Path,
+    outlines: &Path,
+    where_: Option<&str>,
+    dir: &Path,
+    name: &str,
+) -> PathBuf {
+    let l93 = dir.join("outlines-l93.gpkg");
+    if !l93.exists() {
+        let st = std::process::Command::new("ogr2ogr")
+            .args(["-t_srs", "EPSG:2154", "-nln", "outlines"])
+            .arg(&l93)
+            .arg(outlines)
+            .status()
+            .expect("ogr2ogr (gdal-bin) is installed by scripts/setup.sh");
+        assert!(st.success());
+    }
+    let out = dir.join(format!("{name}.gpkg"));
+    let mut cmd = std::process::Command::new("ogr2ogr");
+    cmd.args(["-t_srs", "EPSG:2154", "-nlt", "MULTILINESTRING", "-clipdst"])
+        .arg(&l93)
+        .args(["-clipdstlayer", "outlines"]);
+    if let Some(w) = where_ {
+        cmd.args(["-clipdstwhere", w]);
+    }
+    let st = cmd.arg(&out).arg(src).status().expect("ogr2ogr");
+    assert!(st.success(), "ogr2ogr clip of {}", src.display());
+    out
 }

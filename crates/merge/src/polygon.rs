@@ -5,7 +5,7 @@
 //! its IoU |A∩B| / |A∪B| and its *smaller overlap* |A∩B| / min(|A|, |B|) (Hootenanny's rule:
 //! below 0.20 a miss, 0.20–0.45 only for review, 0.45 and above a match).
 
-use geo::{Area, BooleanOps, BoundingRect, Geometry, MultiPolygon};
+use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, MapCoords, MultiPolygon, Polygon};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The polygonal part of a geometry as a multipolygon (`None` when it has none).
@@ -37,23 +37,25 @@ pub struct Overlap {
     pub intersection: Option<MultiPolygon<f64>>,
 }
 
-/// Score two polygons. `None` when the overlay fails (geo's boolean operations can panic on
-/// degenerate input: the pair is then reported, not the run aborted).
-pub fn overlap(
-    a: &MultiPolygon<f64>,
-    area_a: f64,
-    b: &MultiPolygon<f64>,
-    area_b: f64,
-) -> Option<Overlap> {
-    let disjoint = match (a.bounding_rect(), b.bounding_rect()) {
-        (Some(ra), Some(rb)) => {
-            ra.max().x <= rb.min().x
-                || rb.max().x <= ra.min().x
-                || ra.max().y <= rb.min().y
-                || rb.max().y <= ra.min().y
-        }
-        _ => true,
-    };
+/// The polygonal parts of `g`, moved by `-origin`, without cloning `g` first.
+fn local(g: &Geometry<f64>, origin: Coord<f64>) -> Option<MultiPolygon<f64>> {
+    let shift = |p: &Polygon<f64>| p.map_coords(|c| c - origin);
+    match g {
+        Geometry::Polygon(p) => Some(MultiPolygon(vec![shift(p)])),
+        Geometry::MultiPolygon(m) => Some(MultiPolygon(m.0.iter().map(shift).collect())),
+        other => as_multipolygon(other).map(|m| MultiPolygon(m.0.iter().map(shift).collect())),
+    }
+}
+
+/// Score two polygonal geometries of areas `area_a` and `area_b`. `None` when the overlay
+/// fails (geo's boolean operations can panic on degenerate input: the pair is then reported,
+/// not the run aborted).
+pub fn overlap(a: &Geometry<f64>, area_a: f64, b: &Geometry<f64>, area_b: f64) -> Option<Overlap> {
+    let (ra, rb) = (a.bounding_rect()?, b.bounding_rect()?);
+    let disjoint = ra.max().x <= rb.min().x
+        || rb.max().x <= ra.min().x
+        || ra.max().y <= rb.min().y
+        || rb.max().y <= ra.min().y;
     if disjoint {
         return Some(Overlap {
             intersection_area: 0.0,
@@ -62,7 +64,11 @@ pub fn overlap(
             intersection: None,
         });
     }
-    let inter = catch_unwind(AssertUnwindSafe(|| a.intersection(b))).ok()?;
+    // Overlay in a local frame: parcels lie millions of metres from the origin in Lambert-93;
+    // near the origin the overlay keeps more of the doubles' precision for the centimetres.
+    let origin = ra.min();
+    let (la, lb) = (local(a, origin)?, local(b, origin)?);
+    let inter = catch_unwind(AssertUnwindSafe(|| la.intersection(&lb))).ok()?;
     let ia = inter.unsigned_area();
     if !ia.is_finite() {
         return None;
@@ -81,7 +87,7 @@ pub fn overlap(
         } else {
             0.0
         },
-        intersection: (ia > 0.0).then_some(inter),
+        intersection: (ia > 0.0).then(|| inter.map_coords(|c| c + origin)),
     })
 }
 
@@ -90,8 +96,8 @@ mod tests {
     use super::*;
     use geo::polygon;
 
-    fn mp(p: geo::Polygon) -> MultiPolygon {
-        MultiPolygon(vec![p])
+    fn mp(p: geo::Polygon) -> Geometry {
+        Geometry::Polygon(p)
     }
 
     #[test]

@@ -25,10 +25,11 @@ fn lines_of(g: &Geometry<f64>) -> Option<MultiLineString<f64>> {
     }
 }
 
-/// Features (with their commune déléguée) lying partly outside that commune's outline.
+/// Features (with their communes déléguées, `codes`) lying partly outside that commune's outline.
 pub fn straddles(
     theme: &str,
-    features: &[(Feature, String)],
+    features: &[Feature],
+    codes: &[String],
     outlines: &BTreeMap<String, MultiPolygon<f64>>,
 ) -> Vec<QaItem> {
     if outlines.is_empty() {
@@ -48,6 +49,7 @@ pub fn straddles(
     let tree = RTree::bulk_load(edges);
     features
         .par_iter()
+        .zip(codes)
         .filter_map(|(f, code)| {
             let outline = outlines.get(code)?;
             let r = f.geometry.bounding_rect()?;

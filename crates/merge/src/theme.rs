@@ -4,6 +4,10 @@ use crate::cluster::{cmp_survivor, deciding_criterion, fill_attributes, sources_
 use crate::decision::{anchor, locator, Decision, QaItem, ThemeStats};
 use crate::line::{match_lines, outcome_geometry, LineFeature, LineRules};
 use crate::polygon::{as_multipolygon, overlap};
+
+fn is_polygonal(g: &Geometry<f64>) -> bool {
+    matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) || as_multipolygon(g).is_some()
+}
 use crate::{candidates, components, edge, exact, identity, order, point, qa};
 use geo::{Area, Coord, Geometry, MultiPolygon};
 use rayon::prelude::*;
@@ -52,7 +56,8 @@ struct Scored {
 struct Prepared {
     digest: u64,
     key: Option<String>,
-    polygon: Option<(MultiPolygon<f64>, f64)>,
+    /// The area of a polygonal geometry.
+    polygon: Option<f64>,
     point: Option<geo::Point<f64>>,
 }
 
@@ -77,48 +82,48 @@ pub fn merge_theme(
         },
         ..Default::default()
     };
-    let merged: Vec<(Feature, Vec<usize>)> = if !rules.dedup {
-        features.into_iter().map(|f| (f, Vec::new())).collect()
+    let mut merged: Vec<Feature> = if !rules.dedup {
+        result
+            .warnings
+            .push(format!("theme {theme}: not deduplicated (dedup = false)"));
+        features
     } else if theme.geometry_family() == GeometryFamily::Line {
         merge_lines(theme, features, &rules, ctx, &mut result)
     } else {
         merge_pairs(theme, features, &rules, ctx, &mut result)
     };
-    // Identity: commune déléguée, renumbered ids.
+    // Identity: commune déléguée, renumbered ids; in place (a million features are a
+    // gigabyte: no second copy).
     let names: BTreeMap<&str, &str> = ctx
         .manifest
         .communes
         .iter()
         .map(|c| (c.insee.as_str(), c.nom.as_str()))
         .collect();
-    let with_code: Vec<(Feature, String)> = merged
-        .into_par_iter()
-        .map(|(f, _)| {
-            let code = identity::deleguee(&f, ctx.manifest, ctx.outlines);
-            (f, code)
+    let kept = &ctx.manifest.insee;
+    let renumber = ctx.manifest.merge.renumber;
+    let key = rules.key.as_deref();
+    let (codes, warnings): (Vec<String>, Vec<Option<String>>) = merged
+        .par_iter_mut()
+        .map(|f| {
+            let code = identity::deleguee(f, ctx.manifest, ctx.outlines);
+            let warning = if renumber {
+                identity::renumber(f, &code, kept, key)
+            } else {
+                None
+            };
+            f.set(crate::DELEGUEE_FIELD, Value::Text(code.clone()));
+            let name = names.get(code.as_str()).copied().unwrap_or("");
+            f.set(crate::DELEGUEE_NAME_FIELD, Value::Text(name.to_string()));
+            (code, warning)
         })
-        .collect();
-    let mut out = Vec::with_capacity(with_code.len());
-    let mut straddle_input = Vec::new();
-    for (mut f, code) in with_code {
-        if ctx.manifest.merge.renumber {
-            if let Some(w) =
-                identity::renumber(&mut f, &code, &ctx.manifest.insee, rules.key.as_deref())
-            {
-                result.warnings.push(w);
-            }
-        }
-        f.set(crate::DELEGUEE_FIELD, Value::Text(code.clone()));
-        let name = names.get(code.as_str()).copied().unwrap_or("");
-        f.set(crate::DELEGUEE_NAME_FIELD, Value::Text(name.to_string()));
-        straddle_input.push((f, code));
-    }
-    let straddles = qa::straddles(theme.name(), &straddle_input, ctx.outlines);
+        .unzip();
+    result.warnings.extend(warnings.into_iter().flatten());
+    let straddles = qa::straddles(theme.name(), &merged, &codes, ctx.outlines);
     result.stats.straddles = straddles.len();
     result.qa.extend(straddles);
-    out.extend(straddle_input.into_iter().map(|(f, _)| f));
-    result.stats.output = out.len();
-    result.features = out;
+    result.stats.output = merged.len();
+    result.features = merged;
     result
 }
 
@@ -129,17 +134,14 @@ fn merge_pairs(
     rules: &ThemeRules,
     ctx: &MergeContext<'_>,
     result: &mut ThemeMerge,
-) -> Vec<(Feature, Vec<usize>)> {
+) -> Vec<Feature> {
     let geoms: Vec<&Geometry<f64>> = features.iter().map(|f| &f.geometry).collect();
     let prepared: Vec<Prepared> = features
         .par_iter()
         .map(|f| Prepared {
             digest: exact::geometry_digest(&f.geometry, rules.grid_m),
             key: key_of(f, rules.key.as_deref()),
-            polygon: as_multipolygon(&f.geometry).map(|m| {
-                let a = m.unsigned_area();
-                (m, a)
-            }),
+            polygon: is_polygonal(&f.geometry).then(|| f.geometry.unsigned_area()),
             point: point::as_point(&f.geometry),
         })
         .collect();
@@ -249,42 +251,42 @@ fn merge_pairs(
             Verdict::Nothing => {}
         }
     }
-    let groups = uf.groups();
-    let mut absorbed_into: Vec<Option<usize>> = vec![None; features.len()];
-    let mut survivors: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for g in groups {
-        let mut members = g.clone();
+    // Clusters: the survivor keeps its geometry, takes the others' missing attributes and
+    // lists every copy in `sources`.
+    let mut survivor_of: Vec<Option<usize>> = vec![None; features.len()];
+    let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for mut members in uf.groups() {
         members.sort_by(|&x, &y| cmp_survivor(&features[x], &features[y], ctx.manifest, updated));
-        let s = members[0];
         for &m in &members[1..] {
-            absorbed_into[m] = Some(s);
+            survivor_of[m] = Some(members[0]);
         }
-        survivors.insert(s, members);
+        clusters.insert(members[0], members);
     }
-    let mut slots: Vec<Option<Feature>> = features.into_iter().map(Some).collect();
-    let mut out = Vec::new();
-    for i in 0..slots.len() {
-        if absorbed_into[i].is_some() {
-            result.stats.merged_away += 1;
-            continue;
+    drop(prepared);
+    let mut absorbed: BTreeMap<usize, Feature> = BTreeMap::new();
+    let mut kept: Vec<(usize, Feature)> = Vec::with_capacity(features.len());
+    for (i, f) in features.into_iter().enumerate() {
+        if survivor_of[i].is_some() {
+            absorbed.insert(i, f);
+        } else {
+            kept.push((i, f));
         }
-        let members = survivors.remove(&i).unwrap_or_else(|| vec![i]);
-        let others: Vec<Feature> = members[1..]
-            .iter()
-            .filter_map(|&m| slots[m].clone())
-            .collect();
-        let Some(mut f) = slots[i].take() else {
-            continue;
-        };
-        let other_refs: Vec<&Feature> = others.iter().collect();
-        fill_attributes(&mut f, &other_refs);
-        let sources = sources_json(
-            std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
-        );
-        f.set(crate::SOURCES_FIELD, Value::Text(sources));
-        out.push((f, members));
     }
-    out
+    result.stats.merged_away += absorbed.len();
+    kept.into_iter()
+        .map(|(i, mut f)| {
+            let others: Vec<&Feature> = clusters
+                .get(&i)
+                .map(|m| m[1..].iter().filter_map(|o| absorbed.get(o)).collect())
+                .unwrap_or_default();
+            fill_attributes(&mut f, &others);
+            let sources = sources_json(
+                std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
+            );
+            f.set(crate::SOURCES_FIELD, Value::Text(sources));
+            f
+        })
+        .collect()
 }
 
 fn score_pair(
@@ -335,8 +337,8 @@ fn score_pair(
         };
         return s;
     }
-    if let (Some((ma, aa)), Some((mb, ab))) = (&a.polygon, &b.polygon) {
-        let Some(o) = overlap(ma, *aa, mb, *ab) else {
+    if let (Some(aa), Some(ab)) = (a.polygon, b.polygon) {
+        let Some(o) = overlap(&features[i].geometry, aa, &features[j].geometry, ab) else {
             s.verdict = Verdict::Conflict(
                 "the overlay of these two polygons failed: compare them by hand".into(),
             );
@@ -413,7 +415,7 @@ fn merge_lines(
     rules: &ThemeRules,
     ctx: &MergeContext<'_>,
     result: &mut ThemeMerge,
-) -> Vec<(Feature, Vec<usize>)> {
+) -> Vec<Feature> {
     let updated = rules.updated_field.as_deref();
     let mut order: Vec<usize> = (0..features.len()).collect();
     order.sort_by(|&x, &y| cmp_survivor(&features[x], &features[y], ctx.manifest, updated));
@@ -569,9 +571,7 @@ fn merge_lines(
             std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
         );
         f.set(crate::SOURCES_FIELD, Value::Text(sources));
-        let mut members = vec![i];
-        members.extend(absorbed);
-        out.push((f, members));
+        out.push(f);
     }
     result.stats.length_after_m = Some(length_after);
     out

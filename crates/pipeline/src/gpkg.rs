@@ -13,14 +13,20 @@ fn field_type<'a>(t: ColumnType, mut values: impl Iterator<Item = &'a Value>) ->
         ColumnType::Long | ColumnType::Int | ColumnType::Bool => OGRFieldType::OFTInteger64,
         ColumnType::Double | ColumnType::Float => OGRFieldType::OFTReal,
         // A column of plain dates is a date column; with times in it, a date-time one.
-        ColumnType::DateTime if values.all(|v| matches!(v, Value::Date(_))) => OGRFieldType::OFTDate,
+        ColumnType::DateTime if values.all(|v| matches!(v, Value::Date(_))) => {
+            OGRFieldType::OFTDate
+        }
         ColumnType::DateTime => OGRFieldType::OFTDateTime,
         _ => OGRFieldType::OFTString,
     }
 }
 
 /// Write `layers` (name, table) into a new GeoPackage at `path` (replaced atomically).
-pub(crate) fn write_gpkg(path: &Path, layers: Vec<(String, Table<'_>)>, crs: &CrsRef) -> Result<(), BuildError> {
+pub(crate) fn write_gpkg(
+    path: &Path,
+    layers: Vec<(String, Table<'_>)>,
+    crs: &CrsRef,
+) -> Result<(), BuildError> {
     let err = |e: &dyn std::fmt::Display| BuildError::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -30,7 +36,8 @@ pub(crate) fn write_gpkg(path: &Path, layers: Vec<(String, Table<'_>)>, crs: &Cr
     {
         let driver = gdal::DriverManager::get_driver_by_name("GPKG").map_err(|e| err(&e))?;
         let mut ds = driver.create_vector_only(&tmp).map_err(|e| err(&e))?;
-        let srs = gdal::spatial_ref::SpatialRef::from_definition(&crs.proj_definition()).map_err(|e| err(&e))?;
+        let srs = gdal::spatial_ref::SpatialRef::from_definition(&crs.proj_definition())
+            .map_err(|e| err(&e))?;
         let mut txn = ds.start_transaction().map_err(|e| err(&e))?;
         for (name, table) in &layers {
             let layer = txn
@@ -42,7 +49,14 @@ pub(crate) fn write_gpkg(path: &Path, layers: Vec<(String, Table<'_>)>, crs: &Cr
                 })
                 .map_err(|e| err(&e))?;
             for (i, (n, t)) in table.names.iter().zip(&table.types).enumerate() {
-                let ft = field_type(*t, table.rows.iter().filter_map(|(_, v)| v[i]).filter(|v| !v.is_null()));
+                let ft = field_type(
+                    *t,
+                    table
+                        .rows
+                        .iter()
+                        .filter_map(|(_, v)| v[i])
+                        .filter(|v| !v.is_null()),
+                );
                 FieldDefn::new(n, ft)
                     .and_then(|f| f.add_to_layer(&layer))
                     .map_err(|e| err(&format!("layer {name}, field {n}: {e}")))?;
@@ -57,7 +71,9 @@ pub(crate) fn write_gpkg(path: &Path, layers: Vec<(String, Table<'_>)>, crs: &Cr
                         Value::Int(n) => f.set_field_integer64(i, *n),
                         Value::Real(x) => f.set_field_double(i, *x),
                         Value::Date(d) => f.set_field_string(i, &d.format("%Y-%m-%d").to_string()),
-                        Value::DateTime(d) => f.set_field_string(i, &d.format("%Y-%m-%dT%H:%M:%S").to_string()),
+                        Value::DateTime(d) => {
+                            f.set_field_string(i, &d.format("%Y-%m-%dT%H:%M:%S").to_string())
+                        }
                         Value::Text(t) => f.set_field_string(i, t),
                     };
                     r.map_err(|e| err(&format!("layer {name}, field {}: {e}", table.names[i])))?;

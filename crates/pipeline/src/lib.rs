@@ -7,8 +7,8 @@
 //! `decisions`, `rejects`: the file a GIS expert opens in QGIS), `decisions.csv`,
 //! `rejects.gpkg` and `report.json`. Later stages (tiles) plug in after [`merge::merge_all`].
 
-pub mod ingest;
 pub mod gpkg;
+pub mod ingest;
 pub mod merge;
 pub mod outlines;
 pub mod progress;
@@ -53,7 +53,12 @@ fn write_merged(
         .themes
         .iter()
         .zip(&prov)
-        .map(|((theme, features), p)| (theme.name().to_string(), write::theme_table(theme, features, p)))
+        .map(|((theme, features), p)| {
+            (
+                theme.name().to_string(),
+                write::theme_table(theme, features, p),
+            )
+        })
         .collect();
     let qa_values = merge::qa_values(&merged.qa);
     layers.push(("qa".into(), merge::qa_table(&merged.qa, &qa_values)));

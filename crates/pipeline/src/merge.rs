@@ -113,7 +113,10 @@ pub(crate) fn decisions_rows(decisions: &[Decision]) -> (Vec<Vec<Value>>, Vec<Ge
     (values, points)
 }
 
-pub(crate) fn decisions_table<'a>(values: &'a [Vec<Value>], points: &'a [Geometry<f64>]) -> Table<'a> {
+pub(crate) fn decisions_table<'a>(
+    values: &'a [Vec<Value>],
+    points: &'a [Geometry<f64>],
+) -> Table<'a> {
     let types = vec![
         ColumnType::String,
         ColumnType::String,
@@ -139,7 +142,16 @@ pub(crate) fn decisions_table<'a>(values: &'a [Vec<Value>], points: &'a [Geometr
     }
 }
 
-const QA_COLUMNS: [&str; 8] = ["theme", "kind", "a", "b", "commune_a", "commune_b", "measure", "detail"];
+const QA_COLUMNS: [&str; 8] = [
+    "theme",
+    "kind",
+    "a",
+    "b",
+    "commune_a",
+    "commune_b",
+    "measure",
+    "detail",
+];
 
 pub(crate) fn qa_values(qa: &[QaItem]) -> Vec<Vec<Value>> {
     qa.iter()

@@ -18,7 +18,10 @@ pub fn load(manifest: &Manifest) -> Result<BTreeMap<String, MultiPolygon<f64>>, 
     let mut out: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
     for layer in layers {
         let Some(crs) = layer.crs.clone() else {
-            return Err(format!("{}: layer {} declares no CRS", src.path, layer.name));
+            return Err(format!(
+                "{}: layer {} declares no CRS",
+                src.path, layer.name
+            ));
         };
         for f in layer.features {
             let key = f
@@ -45,7 +48,10 @@ pub fn load(manifest: &Manifest) -> Result<BTreeMap<String, MultiPolygon<f64>>, 
                     ))
                 }
             };
-            out.entry(key).or_insert_with(|| MultiPolygon(Vec::new())).0.extend(polygons);
+            out.entry(key)
+                .or_insert_with(|| MultiPolygon(Vec::new()))
+                .0
+                .extend(polygons);
         }
     }
     Ok(out)
@@ -56,7 +62,10 @@ pub fn extents(outlines: &BTreeMap<String, MultiPolygon<f64>>) -> HashMap<String
     outlines
         .iter()
         .filter_map(|(k, m)| {
-            let r = m.0.iter().filter_map(|p| p.bounding_rect()).reduce(|a, b| union(&a, &b))?;
+            let r =
+                m.0.iter()
+                    .filter_map(|p| p.bounding_rect())
+                    .reduce(|a, b| union(&a, &b))?;
             Some((k.clone(), r))
         })
         .collect()

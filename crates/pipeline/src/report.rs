@@ -101,13 +101,15 @@ impl BuildReport {
                         && t.read + m.pieces == m.output + m.merged_away + t.rejected
                 })
         });
-        themes_ok && self.deliveries.iter().all(|d| {
-            d.read == d.kept + d.rejected
-                && d.read == d.layers.iter().map(|l| l.read).sum::<usize>()
-                && d.layers.iter().all(|l| {
-                    l.read == l.kept + l.rejected && l.declared.is_none_or(|n| n == l.read as u64)
-                })
-        })
+        themes_ok
+            && self.deliveries.iter().all(|d| {
+                d.read == d.kept + d.rejected
+                    && d.read == d.layers.iter().map(|l| l.read).sum::<usize>()
+                    && d.layers.iter().all(|l| {
+                        l.read == l.kept + l.rejected
+                            && l.declared.is_none_or(|n| n == l.read as u64)
+                    })
+            })
     }
 
     /// The short table printed on the terminal.
@@ -155,14 +157,19 @@ impl BuildReport {
                         c.read, m.output, m.merged_away, c.rejected, m.matches, m.overlaps, m.conflicts, m.reviews, m.straddles
                     );
                     if let (Some(b), Some(a)) = (m.components_before, m.components_after) {
-                        let _ = write!(s, "; components {b} → {a}, {} ends snapped", m.snapped_ends);
+                        let _ =
+                            write!(s, "; components {b} → {a}, {} ends snapped", m.snapped_ends);
                     }
                     let _ = writeln!(s);
                 }
             }
         }
         if !self.merge_warnings.is_empty() {
-            let _ = writeln!(s, "{} merge warning(s): see report.json", self.merge_warnings.len());
+            let _ = writeln!(
+                s,
+                "{} merge warning(s): see report.json",
+                self.merge_warnings.len()
+            );
         }
         let warnings: usize = self.deliveries.iter().map(|d| d.warnings.len()).sum();
         if warnings > 0 {

@@ -166,7 +166,9 @@ fn write_table(
     }
     for (geom, values) in &table.rows {
         let Some(geom) = geom else {
-            return Err(err(&"a feature without geometry cannot go into a FlatGeobuf layer"));
+            return Err(err(
+                &"a feature without geometry cannot go into a FlatGeobuf layer",
+            ));
         };
         // The writer's callback cannot fail: keep the first property error to report it.
         let mut failed = None;
@@ -200,7 +202,12 @@ pub fn write_theme(
     features: &[Feature],
     crs: &CrsRef,
 ) -> Result<(), BuildError> {
-    write_table(path, theme.name(), theme_table(theme, features, &provenance_values(features)), crs)
+    write_table(
+        path,
+        theme.name(),
+        theme_table(theme, features, &provenance_values(features)),
+        crs,
+    )
 }
 
 /// The provenance columns' values of each feature.
@@ -296,5 +303,9 @@ pub(crate) fn rejects_table<'a>(rejects: &'a [Reject], values: &'a [Vec<Value>])
 /// null geometries and opens in QGIS as is.
 pub fn write_rejects(path: &Path, rejects: &[Reject], crs: &CrsRef) -> Result<(), BuildError> {
     let values = rejects_values(rejects);
-    crate::gpkg::write_gpkg(path, vec![("rejects".to_string(), rejects_table(rejects, &values))], crs)
+    crate::gpkg::write_gpkg(
+        path,
+        vec![("rejects".to_string(), rejects_table(rejects, &values))],
+        crs,
+    )
 }
