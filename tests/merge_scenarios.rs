@@ -138,6 +138,13 @@ fn check_essonne(out: &Path, juvisy_shp: &Path, expected_output: usize) {
     )];
     assert_eq!(n, 31, "{qa:?}");
     assert!((area - 117.0).abs() < 1.0, "overlap area {area}");
+    // Thin gaps between the two communes' parcels are found, and only thin ones (streets,
+    // which the cadastre does not cover, are not gaps).
+    let (gaps, gap_area) = qa[&("gap".to_string(), "91027".to_string(), "91326".to_string())];
+    assert!(
+        gaps >= 1 && gap_area / (gaps as f64) < 100.0,
+        "{gaps} gaps, {gap_area} m²"
+    );
 }
 
 #[test]

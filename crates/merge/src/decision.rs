@@ -43,7 +43,7 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QaItem {
     pub theme: String,
-    /// `overlap`, `conflict`, `review`, `straddle`.
+    /// `overlap`, `conflict`, `review`, `straddle`, `gap`.
     pub kind: &'static str,
     pub a: String,
     pub b: String,
@@ -69,6 +69,10 @@ pub struct ThemeStats {
     pub conflicts: usize,
     pub overlaps: usize,
     pub straddles: usize,
+    /// Thin uncovered pieces between two communes' features (needs outlines).
+    pub gaps: usize,
+    /// Overlaps cut out of the lower-ranked feature (`clip_overlaps`).
+    pub clipped: usize,
     pub snapped_ends: usize,
     /// Connected components of a line network before and after the merge.
     pub components_before: Option<usize>,

@@ -24,6 +24,7 @@ pub mod edge;
 pub mod exact;
 pub mod identity;
 pub mod line;
+mod network;
 pub mod order;
 pub mod point;
 pub mod polygon;

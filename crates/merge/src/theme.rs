@@ -2,14 +2,13 @@
 
 use crate::cluster::{cmp_survivor, deciding_criterion, fill_attributes, sources_json, UnionFind};
 use crate::decision::{anchor, locator, Decision, QaItem, ThemeStats};
-use crate::line::{match_lines, outcome_geometry, LineFeature, LineRules};
 use crate::polygon::{as_multipolygon, overlap};
 
 fn is_polygonal(g: &Geometry<f64>) -> bool {
     matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) || as_multipolygon(g).is_some()
 }
-use crate::{candidates, components, edge, exact, identity, order, point, qa};
-use geo::{Area, Coord, Geometry, MultiPolygon};
+use crate::{candidates, exact, identity, order, point, qa};
+use geo::{Area, Geometry, MultiPolygon};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use tuilerie_model::schema::GeometryFamily;
@@ -88,7 +87,7 @@ pub fn merge_theme(
             .push(format!("theme {theme}: not deduplicated (dedup = false)"));
         features
     } else if theme.geometry_family() == GeometryFamily::Line {
-        merge_lines(theme, features, &rules, ctx, &mut result)
+        crate::network::merge_lines(theme, features, &rules, ctx, &mut result)
     } else {
         merge_pairs(theme, features, &rules, ctx, &mut result)
     };
@@ -119,9 +118,14 @@ pub fn merge_theme(
         })
         .unzip();
     result.warnings.extend(warnings.into_iter().flatten());
-    let straddles = qa::straddles(theme.name(), &merged, &codes, ctx.outlines);
+    let straddles = qa::straddles(theme.name(), &merged, &codes, ctx.outlines, &rules);
     result.stats.straddles = straddles.len();
     result.qa.extend(straddles);
+    if theme.geometry_family() != GeometryFamily::Line {
+        let gaps = qa::gaps(theme.name(), &merged, &codes, ctx.outlines, &rules);
+        result.stats.gaps = gaps.len();
+        result.qa.extend(gaps);
+    }
     result.stats.output = merged.len();
     result.features = merged;
     result
@@ -155,6 +159,8 @@ fn merge_pairs(
         .collect();
     let mut uf = UnionFind::new(features.len());
     let updated = rules.updated_field.as_deref();
+    // Overlaps to cut out of a feature (`clip_overlaps`), by feature.
+    let mut clips: BTreeMap<usize, Vec<MultiPolygon<f64>>> = BTreeMap::new();
     for s in scored {
         let (a, b) = (&features[s.i], &features[s.j]);
         let (kept, other) = if cmp_survivor(a, b, ctx.manifest, updated).is_le() {
@@ -235,11 +241,27 @@ fn merge_pairs(
             Verdict::Overlap(area, geometry) => {
                 if different_communes && area >= rules.min_overlap_area_m2 {
                     result.stats.overlaps += 1;
-                    let detail = format!(
+                    let mut detail = format!(
                         "different objects overlap by {area:.2} m² (smaller overlap {:.3}, IoU {:.3}): both kept",
                         s.smaller.unwrap_or(0.0),
                         s.iou.unwrap_or(0.0)
                     );
+                    if let (true, Some(g)) = (rules.clip_overlaps, &geometry) {
+                        // The copy that ranks lower in the survivor order gives the overlap up.
+                        let loser = if std::ptr::eq(other, a) { s.i } else { s.j };
+                        clips.entry(loser).or_default().push(g.clone());
+                        detail
+                            .push_str(&format!("; clipped out of {}", locator(&other.provenance)));
+                        result.decisions.push(decision(
+                            "overlap",
+                            s.smaller.unwrap_or(0.0),
+                            "clipped",
+                            format!(
+                                "overlap of {area:.2} m² cut out of the lower-ranked feature ({})",
+                                deciding_criterion(kept, other, ctx.manifest, updated)
+                            ),
+                        ));
+                    }
                     result.qa.push(qa_item(
                         "overlap",
                         area,
@@ -284,9 +306,38 @@ fn merge_pairs(
                 std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
             );
             f.set(crate::SOURCES_FIELD, Value::Text(sources));
+            if let Some(cuts) = clips.get(&i) {
+                match clip(&f.geometry, cuts) {
+                    Some(g) => {
+                        f.geometry = g;
+                        result.stats.clipped += cuts.len();
+                    }
+                    None => result.warnings.push(format!(
+                        "{}: the overlaps could not be cut out (overlay failed); left as delivered",
+                        locator(&f.provenance)
+                    )),
+                }
+            }
             f
         })
         .collect()
+}
+
+/// `g` minus every cut, or `None` when the overlay fails or nothing would be left.
+fn clip(g: &Geometry<f64>, cuts: &[MultiPolygon<f64>]) -> Option<Geometry<f64>> {
+    use geo::BooleanOps;
+    let mut shape = as_multipolygon(g)?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for c in cuts {
+            shape = shape.difference(c);
+        }
+    }))
+    .ok()?;
+    match shape.0.len() {
+        0 => None,
+        1 => shape.0.pop().map(Geometry::Polygon),
+        _ => Some(Geometry::MultiPolygon(shape)),
+    }
 }
 
 fn score_pair(
@@ -406,181 +457,4 @@ fn score_pair(
         }
     }
     s
-}
-
-/// Line networks: sub-line matching in survivor order, then edge-matching.
-fn merge_lines(
-    theme: &Theme,
-    features: Vec<Feature>,
-    rules: &ThemeRules,
-    ctx: &MergeContext<'_>,
-    result: &mut ThemeMerge,
-) -> Vec<Feature> {
-    let updated = rules.updated_field.as_deref();
-    let mut order: Vec<usize> = (0..features.len()).collect();
-    order.sort_by(|&x, &y| cmp_survivor(&features[x], &features[y], ctx.manifest, updated));
-    let mut deliveries: Vec<&str> = features
-        .iter()
-        .map(|f| f.provenance.delivery.as_str())
-        .collect();
-    deliveries.sort();
-    deliveries.dedup();
-    let group = |f: &Feature, i: usize| {
-        if rules.within_delivery {
-            i
-        } else {
-            deliveries
-                .binary_search(&f.provenance.delivery.as_str())
-                .unwrap_or(0)
-        }
-    };
-    let lines: Vec<LineFeature<'_>> = order
-        .iter()
-        .map(|&i| LineFeature {
-            geometry: &features[i].geometry,
-            group: group(&features[i], i),
-        })
-        .collect();
-    let before_parts: Vec<Vec<Vec<Coord<f64>>>> =
-        features.iter().map(|f| parts(&f.geometry)).collect();
-    result.stats.components_before =
-        Some(components::count(before_parts.iter().map(|p| p.as_slice())));
-    result.stats.length_before_m = Some(
-        features
-            .iter()
-            .map(|f| crate::line::total_length(&f.geometry))
-            .sum(),
-    );
-    let line_rules = LineRules {
-        tolerance: rules.tolerance_m,
-        max_angle_deg: rules.max_angle_deg,
-        sample: rules.sample_m,
-        min_match: (4.0 * rules.tolerance_m).max(5.0 * rules.sample_m),
-    };
-    let outcomes = match_lines(&lines, &line_rules);
-    // Decisions: one per matched pair.
-    for (pos, o) in outcomes.iter().enumerate() {
-        let f = &features[order[pos]];
-        for m in &o.matches {
-            let kept = &features[order[m.against]];
-            let whole = o.parts.is_empty();
-            let reason = format!(
-                "{:.1} of {:.1} m run within {} m and {}° of the kept line (mean {:.2} m){}",
-                m.covered_m,
-                m.total_m,
-                rules.tolerance_m,
-                rules.max_angle_deg,
-                m.mean_distance_m,
-                if whole {
-                    "; absorbed".to_string()
-                } else if m.appended {
-                    "; the rest was appended to the kept line".to_string()
-                } else {
-                    "; the rest is kept, snapped onto the kept line".to_string()
-                }
-            );
-            let at = anchor(&f.geometry);
-            result.stats.matches += 1;
-            result.decisions.push(Decision {
-                theme: theme.name().to_string(),
-                matcher: "subline",
-                score: if m.total_m > 0.0 {
-                    (m.covered_m / m.total_m).min(1.0)
-                } else {
-                    0.0
-                },
-                decision: if whole { "merged" } else { "partial" },
-                reason,
-                kept: locator(&kept.provenance),
-                other: locator(&f.provenance),
-                iou: None,
-                smaller_overlap: None,
-                distance_m: Some(m.mean_distance_m),
-                x: at.x,
-                y: at.y,
-            });
-        }
-    }
-    // Kept lines, in the stable order of the features.
-    let mut pos_of = vec![0; features.len()];
-    for (pos, &i) in order.iter().enumerate() {
-        pos_of[i] = pos;
-    }
-    let mut kept: Vec<(usize, Vec<Vec<Coord<f64>>>, Vec<usize>)> = Vec::new();
-    for i in 0..features.len() {
-        let o = &outcomes[pos_of[i]];
-        if o.parts.is_empty() {
-            result.stats.merged_away += 1;
-            continue;
-        }
-        let absorbed: Vec<usize> = o.absorbed.iter().map(|&p| order[p]).collect();
-        kept.push((i, o.parts.clone(), absorbed));
-    }
-    // Edge-matching across the old boundaries, lines in survivor order (the last move first).
-    kept.sort_by_key(|(i, _, _)| pos_of[*i]);
-    let communes: Vec<&str> = kept
-        .iter()
-        .map(|(i, _, _)| features[*i].provenance.commune.as_str())
-        .collect();
-    let mut geoms: Vec<Vec<Vec<Coord<f64>>>> = kept.iter().map(|(_, p, _)| p.clone()).collect();
-    let snaps = edge::snap_ends(&mut geoms, &communes, rules.snap_m);
-    result.stats.snapped_ends = snaps.len();
-    for s in &snaps {
-        let (a, b) = (&features[kept[s.line].0], &features[kept[s.onto].0]);
-        result.decisions.push(Decision {
-            theme: theme.name().to_string(),
-            matcher: "edge-snap",
-            score: 1.0 - s.distance / rules.snap_m.max(f64::MIN_POSITIVE),
-            decision: "snapped",
-            reason: format!(
-                "line end {:.2} m from a line of commune {}: snapped onto it",
-                s.distance, b.provenance.commune
-            ),
-            kept: locator(&b.provenance),
-            other: locator(&a.provenance),
-            iou: None,
-            smaller_overlap: None,
-            distance_m: Some(s.distance),
-            x: s.at.x,
-            y: s.at.y,
-        });
-    }
-    result.stats.components_after = Some(components::count(geoms.iter().map(|p| p.as_slice())));
-    let mut slots: Vec<Option<Feature>> = features.into_iter().map(Some).collect();
-    let mut out = Vec::new();
-    let mut length_after = 0.0;
-    let mut finished: Vec<(usize, Vec<Vec<Coord<f64>>>, Vec<usize>)> = kept
-        .into_iter()
-        .zip(geoms)
-        .map(|((i, _, absorbed), g)| (i, g, absorbed))
-        .collect();
-    finished.sort_by_key(|(i, _, _)| *i);
-    for (i, g, absorbed) in finished {
-        let others: Vec<Feature> = absorbed.iter().filter_map(|&a| slots[a].clone()).collect();
-        let Some(mut f) = slots[i].take() else {
-            continue;
-        };
-        let Some(geometry) = outcome_geometry(&g) else {
-            continue;
-        };
-        f.geometry = geometry;
-        length_after += crate::line::total_length(&f.geometry);
-        let refs: Vec<&Feature> = others.iter().collect();
-        fill_attributes(&mut f, &refs);
-        let sources = sources_json(
-            std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
-        );
-        f.set(crate::SOURCES_FIELD, Value::Text(sources));
-        out.push(f);
-    }
-    result.stats.length_after_m = Some(length_after);
-    out
-}
-
-fn parts(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
-    match g {
-        Geometry::LineString(l) => vec![l.0.clone()],
-        Geometry::MultiLineString(m) => m.0.iter().map(|l| l.0.clone()).collect(),
-        _ => Vec::new(),
-    }
 }

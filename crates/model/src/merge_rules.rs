@@ -13,6 +13,8 @@
 //!
 //! [themes.voirie]
 //! tolerance_m = 2.0               # lines within 2 m and 30° are the same road
+//! [themes.parcelles]
+//! clip_overlaps = true            # cut overlaps out of the lower-ranked parcel (logged)
 //! [themes.sections]
 //! key = "IDU"                     # EDIGEO repeats the section in every sheet
 //! within_delivery = true
@@ -97,6 +99,20 @@ pub struct ThemeRules {
     pub within_delivery: bool,
     /// QA: overlaps smaller than this (m²) are not reported (numerical noise).
     pub min_overlap_area_m2: f64,
+    /// QA: a feature lying this share (area or length) inside another former commune's
+    /// outline straddles the old boundary.
+    pub straddle_share: f64,
+    /// QA gaps: half-width of the band searched along each shared boundary (0: no search).
+    /// Wide, because outlines are often generalised (the bundled ones are off by tens of metres).
+    pub gap_band_m: f64,
+    /// QA gaps: uncovered parts thinner than this are gaps; wider ones are streets and
+    /// squares, which the cadastre does not cover.
+    pub gap_max_width_m: f64,
+    /// QA gaps: smaller pieces are numerical noise.
+    pub min_gap_area_m2: f64,
+    /// Cut each overlap between different communes' features out of the copy that ranks lower
+    /// in the survivor order (logged as `clipped`). Off by default: QA reports, never changes.
+    pub clip_overlaps: bool,
 }
 
 impl ThemeRules {
@@ -118,10 +134,17 @@ impl ThemeRules {
             snap_m: 1.0,
             within_delivery: false,
             min_overlap_area_m2: 0.01,
+            straddle_share: 0.10,
+            gap_band_m: 0.0,
+            gap_max_width_m: 2.0,
+            min_gap_area_m2: 1.0,
+            clip_overlaps: false,
         };
         match theme {
+            // Parcels tile the land (but for the public domain): gaps between them are errors.
             Theme::Parcelles => ThemeRules {
                 key: Some("id".into()),
+                gap_band_m: 50.0,
                 ..base
             },
             Theme::Batiments => base,
@@ -170,6 +193,11 @@ pub struct ThemeRulesOverride {
     pub snap_m: Option<f64>,
     pub within_delivery: Option<bool>,
     pub min_overlap_area_m2: Option<f64>,
+    pub straddle_share: Option<f64>,
+    pub gap_band_m: Option<f64>,
+    pub gap_max_width_m: Option<f64>,
+    pub min_gap_area_m2: Option<f64>,
+    pub clip_overlaps: Option<bool>,
 }
 
 impl ThemeRulesOverride {
@@ -193,7 +221,12 @@ impl ThemeRulesOverride {
             sample_m,
             snap_m,
             within_delivery,
-            min_overlap_area_m2
+            min_overlap_area_m2,
+            straddle_share,
+            gap_band_m,
+            gap_max_width_m,
+            min_gap_area_m2,
+            clip_overlaps
         );
         r
     }
@@ -221,6 +254,7 @@ impl ThemeRulesOverride {
             ("min_overlap", self.min_overlap),
             ("review_overlap", self.review_overlap),
             ("key_min_iou", self.key_min_iou),
+            ("straddle_share", self.straddle_share),
         ];
         for (name, v) in ratios {
             if let Some(v) = v {
@@ -232,6 +266,9 @@ impl ThemeRulesOverride {
         for (name, v) in [
             ("snap_m", self.snap_m),
             ("min_overlap_area_m2", self.min_overlap_area_m2),
+            ("gap_band_m", self.gap_band_m),
+            ("gap_max_width_m", self.gap_max_width_m),
+            ("min_gap_area_m2", self.min_gap_area_m2),
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v >= 0.0) {

@@ -153,9 +153,12 @@ impl BuildReport {
                 Some(m) => {
                     let _ = write!(
                         s,
-                        "theme {t}: {} read = {} merged output + {} merged away + {} rejected; {} matches, {} overlaps, {} conflicts, {} reviews, {} straddling",
-                        c.read, m.output, m.merged_away, c.rejected, m.matches, m.overlaps, m.conflicts, m.reviews, m.straddles
+                        "theme {t}: {} read = {} merged output + {} merged away + {} rejected; {} matches, {} overlaps, {} conflicts, {} reviews, {} straddling, {} gaps",
+                        c.read, m.output, m.merged_away, c.rejected, m.matches, m.overlaps, m.conflicts, m.reviews, m.straddles, m.gaps
                     );
+                    if m.clipped > 0 {
+                        let _ = write!(s, ", {} overlaps clipped", m.clipped);
+                    }
                     if let (Some(b), Some(a)) = (m.components_before, m.components_after) {
                         let _ =
                             write!(s, "; components {b} → {a}, {} ends snapped", m.snapped_ends);

@@ -141,11 +141,14 @@ impl geozero::GeozeroGeometry for GeomRef<'_> {
     }
 }
 
-/// A layer to write: column names and types, then rows of (geometry, values).
+/// One row of a [`Table`]: its geometry (a reject may have none) and its values by column.
+pub(crate) type Row<'a> = (Option<&'a Geometry<f64>>, Vec<Option<&'a Value>>);
+
+/// A layer to write: column names and types, then the rows.
 pub(crate) struct Table<'a> {
     pub names: Vec<String>,
     pub types: Vec<ColumnType>,
-    pub rows: Vec<(Option<&'a Geometry<f64>>, Vec<Option<&'a Value>>)>,
+    pub rows: Vec<Row<'a>>,
 }
 
 fn write_table(

@@ -1,0 +1,189 @@
+//! Boundary QA on synthetic communes: gaps, straddles, overlaps clipped on request.
+
+use geo::{polygon, Area, Geometry, MultiPolygon};
+use std::collections::BTreeMap;
+use std::path::Path;
+use tuilerie_merge::{merge_theme, MergeContext};
+use tuilerie_model::{Feature, Manifest, Provenance, Theme, Value};
+
+const X0: f64 = 650_000.0;
+const Y0: f64 = 6_840_000.0;
+
+fn manifest(extra: &str) -> Manifest {
+    let text = format!(
+        r#"
+        [commune_nouvelle]
+        insee = "91027"
+        nom = "Nouvelle"
+        [[communes]]
+        insee = "91027"
+        nom = "A"
+        [[communes.deliveries]]
+        path = "a.geojson"
+        theme = "parcelles"
+        [[communes]]
+        insee = "91326"
+        nom = "B"
+        [[communes.deliveries]]
+        path = "b.geojson"
+        theme = "parcelles"
+        {extra}
+    "#
+    );
+    Manifest::parse(&text, Path::new(".")).unwrap()
+}
+
+fn rect(x: f64, y: f64, w: f64, h: f64) -> Geometry {
+    polygon![(x: X0 + x, y: Y0 + y), (x: X0 + x + w, y: Y0 + y), (x: X0 + x + w, y: Y0 + y + h), (x: X0 + x, y: Y0 + y + h)].into()
+}
+
+fn parcel(commune: &str, n: usize, g: Geometry) -> Feature {
+    let prefix = "000";
+    Feature {
+        geometry: g,
+        attributes: vec![(
+            "id".into(),
+            Value::Text(format!("{commune}{prefix}AB{n:04}")),
+        )],
+        provenance: Provenance {
+            commune: commune.into(),
+            delivery: format!("{commune}.geojson"),
+            layer: "l".into(),
+            source_id: n.to_string(),
+        },
+    }
+}
+
+/// Commune A is x < 100, commune B x ≥ 100 (both 0 ≤ y < 100).
+fn outlines() -> BTreeMap<String, MultiPolygon<f64>> {
+    let mp = |g: Geometry| match g {
+        Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        _ => unreachable!(),
+    };
+    BTreeMap::from([
+        ("91027".to_string(), mp(rect(0.0, 0.0, 100.0, 100.0))),
+        ("91326".to_string(), mp(rect(100.0, 0.0, 100.0, 100.0))),
+    ])
+}
+
+/// Four rows of parcels each side; B's first column starts 0.3 m short of the boundary in
+/// its top row (a gap), and overlaps A by 0.5 m in its bottom row.
+fn parcels() -> Vec<Feature> {
+    let mut v = Vec::new();
+    for row in 0..4 {
+        let y = row as f64 * 25.0;
+        v.push(parcel("91027", row, rect(50.0, y, 50.0, 25.0)));
+        let (x, w) = match row {
+            3 => (100.3, 49.7),
+            0 => (99.5, 50.5),
+            _ => (100.0, 50.0),
+        };
+        v.push(parcel("91326", row, rect(x, y, w, 25.0)));
+    }
+    v
+}
+
+#[test]
+fn gaps_and_overlaps_along_the_shared_boundary_are_reported_not_changed() {
+    let m = manifest("");
+    let o = outlines();
+    let out = merge_theme(
+        &Theme::Parcelles,
+        parcels(),
+        &MergeContext {
+            manifest: &m,
+            outlines: &o,
+        },
+    );
+    assert_eq!(out.features.len(), 8, "nothing merged");
+    let gaps: Vec<_> = out.qa.iter().filter(|q| q.kind == "gap").collect();
+    assert_eq!(gaps.len(), 1, "{:?}", out.qa);
+    assert!(
+        (gaps[0].measure - 0.3 * 25.0).abs() < 0.05,
+        "{}",
+        gaps[0].measure
+    );
+    let overlaps: Vec<_> = out.qa.iter().filter(|q| q.kind == "overlap").collect();
+    assert_eq!(overlaps.len(), 1);
+    assert!((overlaps[0].measure - 0.5 * 25.0).abs() < 1e-6);
+    // B's bottom parcel lies 1 % in A: under the 10 % straddle share.
+    assert_eq!(out.stats.straddles, 0);
+    // Ids follow the merger: B's parcels take préfixe 326 under the kept code.
+    assert!(out
+        .features
+        .iter()
+        .filter(|f| f.provenance.commune == "91326")
+        .all(|f| {
+            f.get("id")
+                .and_then(Value::as_text)
+                .is_some_and(|id| id.starts_with("91027326AB"))
+        }));
+}
+
+#[test]
+fn a_parcel_reaching_far_into_the_neighbour_straddles() {
+    let m = manifest("");
+    let o = outlines();
+    let mut v = parcels();
+    v.push(parcel("91027", 9, rect(70.0, 110.0, 0.0, 0.0))); // empty: ignored
+    v.pop();
+    v.push(parcel("91326", 9, rect(80.0, 0.0, 40.0, 10.0)));
+    let out = merge_theme(
+        &Theme::Batiments,
+        v,
+        &MergeContext {
+            manifest: &m,
+            outlines: &o,
+        },
+    );
+    let s: Vec<_> = out.qa.iter().filter(|q| q.kind == "straddle").collect();
+    assert_eq!(s.len(), 1, "{:?}", s);
+    assert_eq!(
+        (s[0].commune_a.as_str(), s[0].commune_b.as_str()),
+        ("91326", "91027")
+    );
+    assert!((s[0].measure - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn clip_overlaps_cuts_the_lower_ranked_parcel_and_logs_it() {
+    let m = manifest("[themes.parcelles]\nclip_overlaps = true");
+    let o = outlines();
+    let out = merge_theme(
+        &Theme::Parcelles,
+        parcels(),
+        &MergeContext {
+            manifest: &m,
+            outlines: &o,
+        },
+    );
+    assert_eq!(out.stats.clipped, 1);
+    let clipped = out
+        .decisions
+        .iter()
+        .find(|d| d.decision == "clipped")
+        .unwrap();
+    assert!(
+        clipped.other.starts_with("91326/"),
+        "the kept commune wins: {clipped:?}"
+    );
+    let b0 = out
+        .features
+        .iter()
+        .find(|f| f.provenance.commune == "91326" && f.provenance.source_id == "0")
+        .unwrap();
+    assert!(
+        (b0.geometry.unsigned_area() - 50.0 * 25.0).abs() < 1e-6,
+        "{}",
+        b0.geometry.unsigned_area()
+    );
+    let a0 = out
+        .features
+        .iter()
+        .find(|f| f.provenance.commune == "91027" && f.provenance.source_id == "0")
+        .unwrap();
+    assert!(
+        (a0.geometry.unsigned_area() - 50.0 * 25.0).abs() < 1e-6,
+        "the winner is untouched"
+    );
+}
