@@ -106,18 +106,36 @@ pub fn gdal_features_by_fid(path: &Path) -> std::collections::HashMap<String, ge
         .collect()
 }
 
+/// Build a parsed manifest into a temporary folder, on `threads` worker threads (the default
+/// pool when `None`).
+pub fn build_parsed(
+    m: &tuilerie_model::Manifest,
+    threads: Option<usize>,
+) -> (tempfile::TempDir, tuilerie_pipeline::BuildReport) {
+    let out = tempfile::tempdir().unwrap();
+    let run = || {
+        tuilerie_pipeline::build(
+            m,
+            out.path(),
+            &tuilerie_pipeline::IngestOptions { quiet: true },
+            false,
+        )
+    };
+    let report = match threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+            .install(run),
+        None => run(),
+    }
+    .unwrap_or_else(|e| panic!("build {}: {e}", m.base_dir.display()));
+    (out, report)
+}
+
 /// Build a manifest into a temporary folder; returns the folder and the report.
 pub fn build(manifest: &Path) -> (tempfile::TempDir, tuilerie_pipeline::BuildReport) {
-    let m = load_manifest(manifest);
-    let out = tempfile::tempdir().unwrap();
-    let report = tuilerie_pipeline::build(
-        &m,
-        out.path(),
-        &tuilerie_pipeline::IngestOptions { quiet: true },
-        false,
-    )
-    .unwrap_or_else(|e| panic!("build {}: {e}", manifest.display()));
-    (out, report)
+    build_parsed(&load_manifest(manifest), None)
 }
 
 /// Build a manifest with the merge switched off (no deduplication, ids as delivered): one
@@ -134,15 +152,7 @@ pub fn build_unmerged(manifest: &Path) -> (tempfile::TempDir, tuilerie_pipeline:
             },
         );
     }
-    let out = tempfile::tempdir().unwrap();
-    let report = tuilerie_pipeline::build(
-        &m,
-        out.path(),
-        &tuilerie_pipeline::IngestOptions { quiet: true },
-        false,
-    )
-    .unwrap_or_else(|e| panic!("build {}: {e}", manifest.display()));
-    (out, report)
+    build_parsed(&m, None)
 }
 
 /// The values of one text field over every feature of a vector file, as GDAL reads them.
@@ -236,7 +246,7 @@ pub fn assert_all_kept(report: &tuilerie_pipeline::BuildReport, expected: &[(&st
     assert!(report.errors.is_empty(), "{:?}", report.errors);
 }
 
-/// Build a manifest in-process with `threads` worker threads, after reversing the order of its
+/// Build a manifest with `threads` worker threads, after reversing the order of its
 /// communes and of their deliveries when `shuffle` is set. Returns the output folder.
 pub fn build_with(manifest: &Path, threads: usize, shuffle: bool) -> tempfile::TempDir {
     let mut m = load_manifest(manifest);
@@ -246,21 +256,7 @@ pub fn build_with(manifest: &Path, threads: usize, shuffle: bool) -> tempfile::T
             c.deliveries.reverse();
         }
     }
-    let out = tempfile::tempdir().unwrap();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    pool.install(|| {
-        tuilerie_pipeline::build(
-            &m,
-            out.path(),
-            &tuilerie_pipeline::IngestOptions { quiet: true },
-            false,
-        )
-    })
-    .unwrap_or_else(|e| panic!("build {}: {e}", manifest.display()));
-    out
+    build_parsed(&m, Some(threads)).0
 }
 
 /// Total length (m) of the line features of a vector file, as GDAL reads them.

@@ -3,12 +3,9 @@
 //! its sources.
 
 use crate::cluster::UnionFind;
+use crate::segment::vertex_key;
 use geo::Coord;
 use std::collections::HashMap;
-
-fn key(c: Coord<f64>) -> (i64, i64) {
-    ((c.x * 100.0).round() as i64, (c.y * 100.0).round() as i64)
-}
 
 /// The number of connected components among `lines` (each a list of parts).
 pub fn count<'a>(lines: impl Iterator<Item = &'a [Vec<Coord<f64>>]>) -> usize {
@@ -18,7 +15,7 @@ pub fn count<'a>(lines: impl Iterator<Item = &'a [Vec<Coord<f64>>]>) -> usize {
     for (i, parts) in lines.enumerate() {
         n = i + 1;
         for c in parts.iter().flatten() {
-            match owner.entry(key(*c)) {
+            match owner.entry(vertex_key(*c)) {
                 std::collections::hash_map::Entry::Occupied(e) => links.push((*e.get(), i)),
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(i);

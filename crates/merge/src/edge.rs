@@ -4,6 +4,7 @@
 //! stays connected across the old boundaries. Ends are visited in a stable order; an end that
 //! another end has already been snapped to is no longer dangling.
 
+use crate::segment::{dist, insert_vertex, project, vertex_key};
 use geo::Coord;
 use rstar::primitives::{GeomWithData, Line as RLine};
 use rstar::RTree;
@@ -18,29 +19,6 @@ pub struct Snap {
     pub at: Coord<f64>,
 }
 
-fn key(c: Coord<f64>) -> (i64, i64) {
-    ((c.x * 100.0).round() as i64, (c.y * 100.0).round() as i64)
-}
-
-fn dist(a: Coord<f64>, b: Coord<f64>) -> f64 {
-    (a.x - b.x).hypot(a.y - b.y)
-}
-
-fn project(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> (Coord<f64>, f64) {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 == 0.0 {
-        0.0
-    } else {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-    };
-    let q = Coord {
-        x: a.x + t * dx,
-        y: a.y + t * dy,
-    };
-    (q, dist(p, q))
-}
-
 /// Snap dangling ends of `lines` (parts per line, in survivor order) onto lines of another
 /// `commune`. The last lines are visited first, so that a less trusted line moves onto a more
 /// trusted one rather than the reverse.
@@ -50,7 +28,7 @@ pub fn snap_ends(lines: &mut [Vec<Vec<Coord<f64>>>], commune: &[&str], snap_m: f
     }
     let mut uses: HashMap<(i64, i64), usize> = HashMap::new();
     for c in lines.iter().flatten().flatten() {
-        *uses.entry(key(*c)).or_default() += 1;
+        *uses.entry(vertex_key(*c)).or_default() += 1;
     }
     let segs: Vec<GeomWithData<RLine<[f64; 2]>, usize>> = lines
         .iter()
@@ -76,7 +54,7 @@ pub fn snap_ends(lines: &mut [Vec<Vec<Coord<f64>>>], commune: &[&str], snap_m: f
                 } else {
                     part[part.len() - 1]
                 };
-                if uses.get(&key(e)).copied().unwrap_or(0) > 1 {
+                if uses.get(&vertex_key(e)).copied().unwrap_or(0) > 1 {
                     continue;
                 }
                 // The nearest point of a line from another commune.
@@ -87,7 +65,8 @@ pub fn snap_ends(lines: &mut [Vec<Vec<Coord<f64>>>], commune: &[&str], snap_m: f
                         continue;
                     }
                     let (a, b) = (s.geom().from, s.geom().to);
-                    let (q, d) = project(e, Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
+                    let q = project(e, Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
+                    let d = dist(e, q);
                     if best.is_none_or(|x| d < x.2 || (d == x.2 && j < x.0)) {
                         best = Some((j, q, d));
                     }
@@ -104,7 +83,7 @@ pub fn snap_ends(lines: &mut [Vec<Vec<Coord<f64>>>], commune: &[&str], snap_m: f
                 let at = match target {
                     Some(v) => v,
                     None => {
-                        insert_at(&mut lines[j], q);
+                        insert_vertex(&mut lines[j], q);
                         q
                     }
                 };
@@ -115,7 +94,7 @@ pub fn snap_ends(lines: &mut [Vec<Vec<Coord<f64>>>], commune: &[&str], snap_m: f
                     let n = part.len();
                     part[n - 1] = at;
                 }
-                *uses.entry(key(at)).or_default() += 2;
+                *uses.entry(vertex_key(at)).or_default() += 2;
                 snaps.push(Snap {
                     line: i,
                     onto: j,
@@ -126,21 +105,6 @@ pub fn snap_ends(lines: &mut [Vec<Vec<Coord<f64>>>], commune: &[&str], snap_m: f
         }
     }
     snaps
-}
-
-fn insert_at(parts: &mut [Vec<Coord<f64>>], q: Coord<f64>) {
-    let mut best: Option<(usize, usize, f64)> = None;
-    for (pi, p) in parts.iter().enumerate() {
-        for k in 0..p.len().saturating_sub(1) {
-            let d = project(q, p[k], p[k + 1]).1;
-            if best.is_none_or(|b| d < b.2) {
-                best = Some((pi, k, d));
-            }
-        }
-    }
-    if let Some((pi, k, _)) = best {
-        parts[pi].insert(k + 1, q);
-    }
 }
 
 #[cfg(test)]

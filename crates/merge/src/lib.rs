@@ -29,6 +29,7 @@ pub mod order;
 pub mod point;
 pub mod polygon;
 pub mod qa;
+mod segment;
 mod theme;
 
 pub use decision::{Decision, QaItem, ThemeStats};

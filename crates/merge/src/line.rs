@@ -10,6 +10,7 @@
 //! the network stays connected. Nothing is lost (every uncovered metre is kept) and nothing is
 //! doubled (every covered metre is dropped).
 
+use crate::segment::{dist, insert_vertex, project};
 use geo::{Coord, Geometry, LineString, MultiLineString};
 use rstar::primitives::{GeomWithData, Line as RLine};
 use rstar::RTree;
@@ -71,24 +72,6 @@ fn parts_of(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
         Geometry::MultiLineString(m) => m.0.iter().map(|l| l.0.clone()).collect(),
         Geometry::Line(l) => vec![vec![l.start, l.end]],
         _ => Vec::new(),
-    }
-}
-
-fn dist(a: Coord<f64>, b: Coord<f64>) -> f64 {
-    (a.x - b.x).hypot(a.y - b.y)
-}
-
-/// The point of segment `a`–`b` nearest to `p`.
-fn project(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> Coord<f64> {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    if len2 == 0.0 {
-        return a;
-    }
-    let t = (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0);
-    Coord {
-        x: a.x + t * dx,
-        y: a.y + t * dy,
     }
 }
 
@@ -175,26 +158,6 @@ fn cut(line: &[Coord<f64>], from: f64, to: f64) -> Vec<Coord<f64>> {
 
 fn length(line: &[Coord<f64>]) -> f64 {
     line.windows(2).map(|w| dist(w[0], w[1])).sum()
-}
-
-/// Insert `p` into the part of `parts` nearest to it, unless a vertex is already there.
-fn insert_vertex(parts: &mut [Vec<Coord<f64>>], p: Coord<f64>) {
-    let mut best: Option<(usize, usize, f64)> = None;
-    for (pi, part) in parts.iter().enumerate() {
-        for k in 0..part.len().saturating_sub(1) {
-            let d = dist(project(p, part[k], part[k + 1]), p);
-            if best.is_none_or(|b| d < b.2) {
-                best = Some((pi, k, d));
-            }
-        }
-    }
-    if let Some((pi, k, _)) = best {
-        let part = &mut parts[pi];
-        if dist(part[k], p) < 1e-3 || dist(part[k + 1], p) < 1e-3 {
-            return;
-        }
-        part.insert(k + 1, p);
-    }
 }
 
 fn segments(parts: &[Vec<Coord<f64>>], owner: usize, group: usize) -> Vec<Seg> {
@@ -461,22 +424,24 @@ mod tests {
         LineString::from(pts.to_vec()).into()
     }
 
+    /// Match `(geometry, group)` lines in this order.
+    fn matched(lines: &[(&Geometry<f64>, usize)]) -> Vec<LineOutcome> {
+        let lines: Vec<LineFeature<'_>> = lines
+            .iter()
+            .map(|(geometry, group)| LineFeature {
+                geometry,
+                group: *group,
+            })
+            .collect();
+        match_lines(&lines, &rules())
+    }
+
     #[test]
     fn two_cuts_of_one_road_give_one_continuous_line() {
         // Commune A delivers 0–100 m, commune B 75–200 m surveyed 0.6 m off.
         let a = line(&[(0.0, 0.0), (50.0, 0.0), (100.0, 0.0)]);
         let b = line(&[(75.0, 0.6), (140.0, 0.7), (200.0, 0.6)]);
-        let lines = [
-            LineFeature {
-                geometry: &a,
-                group: 0,
-            },
-            LineFeature {
-                geometry: &b,
-                group: 1,
-            },
-        ];
-        let out = match_lines(&lines, &rules());
+        let out = matched(&[(&a, 0), (&b, 1)]);
         assert!(out[1].parts.is_empty(), "B's rest was appended to A");
         assert_eq!(out[0].parts.len(), 1);
         let merged = &out[0].parts[0];
@@ -499,17 +464,7 @@ mod tests {
     fn contained_copy_is_absorbed_and_a_reversed_copy_too() {
         let a = line(&[(0.0, 0.0), (100.0, 0.0)]);
         let b = line(&[(90.0, 0.3), (10.0, -0.3)]);
-        let lines = [
-            LineFeature {
-                geometry: &a,
-                group: 0,
-            },
-            LineFeature {
-                geometry: &b,
-                group: 1,
-            },
-        ];
-        let out = match_lines(&lines, &rules());
+        let out = matched(&[(&a, 0), (&b, 1)]);
         assert!(out[1].parts.is_empty());
         assert_eq!(
             out[0].parts,
@@ -527,25 +482,7 @@ mod tests {
         let c = line(&[(50.0, -50.0), (50.0, 50.0)]);
         // A street meeting at 20° for its last metres: shorter than the least match.
         let d = line(&[(60.0, 10.0), (80.0, 3.0), (88.0, 0.2)]);
-        let lines = [
-            LineFeature {
-                geometry: &a,
-                group: 0,
-            },
-            LineFeature {
-                geometry: &b,
-                group: 1,
-            },
-            LineFeature {
-                geometry: &c,
-                group: 1,
-            },
-            LineFeature {
-                geometry: &d,
-                group: 1,
-            },
-        ];
-        let out = match_lines(&lines, &rules());
+        let out = matched(&[(&a, 0), (&b, 1), (&c, 1), (&d, 1)]);
         for (i, g) in [(1, &b), (2, &c), (3, &d)] {
             assert_eq!(out[i].parts.len(), 1, "line {i} kept whole");
             assert!((length(&out[i].parts[0]) - total_length(g)).abs() < 1e-9);
@@ -555,17 +492,7 @@ mod tests {
     #[test]
     fn same_delivery_lines_never_match() {
         let a = line(&[(0.0, 0.0), (100.0, 0.0)]);
-        let lines = [
-            LineFeature {
-                geometry: &a,
-                group: 0,
-            },
-            LineFeature {
-                geometry: &a,
-                group: 0,
-            },
-        ];
-        let out = match_lines(&lines, &rules());
+        let out = matched(&[(&a, 0), (&a, 0)]);
         assert_eq!(out[1].parts.len(), 1);
     }
 }

@@ -1,57 +1,19 @@
 //! Boundary QA on synthetic communes: gaps, straddles, overlaps clipped on request.
 
-use geo::{polygon, Area, Geometry, MultiPolygon};
+mod common;
+
+use common::{manifest, rect, run, text};
+use geo::{Area, Geometry, MultiPolygon};
 use std::collections::BTreeMap;
-use std::path::Path;
-use tuilerie_merge::{merge_theme, MergeContext};
-use tuilerie_model::{Feature, Manifest, Provenance, Theme, Value};
-
-const X0: f64 = 650_000.0;
-const Y0: f64 = 6_840_000.0;
-
-fn manifest(extra: &str) -> Manifest {
-    let text = format!(
-        r#"
-        [commune_nouvelle]
-        insee = "91027"
-        nom = "Nouvelle"
-        [[communes]]
-        insee = "91027"
-        nom = "A"
-        [[communes.deliveries]]
-        path = "a.geojson"
-        theme = "parcelles"
-        [[communes]]
-        insee = "91326"
-        nom = "B"
-        [[communes.deliveries]]
-        path = "b.geojson"
-        theme = "parcelles"
-        {extra}
-    "#
-    );
-    Manifest::parse(&text, Path::new(".")).unwrap()
-}
-
-fn rect(x: f64, y: f64, w: f64, h: f64) -> Geometry {
-    polygon![(x: X0 + x, y: Y0 + y), (x: X0 + x + w, y: Y0 + y), (x: X0 + x + w, y: Y0 + y + h), (x: X0 + x, y: Y0 + y + h)].into()
-}
+use tuilerie_model::{Feature, Theme, Value};
 
 fn parcel(commune: &str, n: usize, g: Geometry) -> Feature {
-    let prefix = "000";
-    Feature {
-        geometry: g,
-        attributes: vec![(
-            "id".into(),
-            Value::Text(format!("{commune}{prefix}AB{n:04}")),
-        )],
-        provenance: Provenance {
-            commune: commune.into(),
-            delivery: format!("{commune}.geojson"),
-            layer: "l".into(),
-            source_id: n.to_string(),
-        },
-    }
+    common::feature(
+        commune,
+        n,
+        g,
+        &[("id", text(&format!("{commune}000AB{n:04}")))],
+    )
 }
 
 /// Commune A is x < 100, commune B x ≥ 100 (both 0 ≤ y < 100).
@@ -87,14 +49,7 @@ fn parcels() -> Vec<Feature> {
 fn gaps_and_overlaps_along_the_shared_boundary_are_reported_not_changed() {
     let m = manifest("");
     let o = outlines();
-    let out = merge_theme(
-        &Theme::Parcelles,
-        parcels(),
-        &MergeContext {
-            manifest: &m,
-            outlines: &o,
-        },
-    );
+    let out = run(Theme::Parcelles, parcels(), &m, &o);
     assert_eq!(out.features.len(), 8, "nothing merged");
     let gaps: Vec<_> = out.qa.iter().filter(|q| q.kind == "gap").collect();
     assert_eq!(gaps.len(), 1, "{:?}", out.qa);
@@ -128,14 +83,7 @@ fn a_parcel_reaching_far_into_the_neighbour_straddles() {
     v.push(parcel("91027", 9, rect(70.0, 110.0, 0.0, 0.0))); // empty: ignored
     v.pop();
     v.push(parcel("91326", 9, rect(80.0, 0.0, 40.0, 10.0)));
-    let out = merge_theme(
-        &Theme::Batiments,
-        v,
-        &MergeContext {
-            manifest: &m,
-            outlines: &o,
-        },
-    );
+    let out = run(Theme::Batiments, v, &m, &o);
     let s: Vec<_> = out.qa.iter().filter(|q| q.kind == "straddle").collect();
     assert_eq!(s.len(), 1, "{:?}", s);
     assert_eq!(
@@ -149,14 +97,7 @@ fn a_parcel_reaching_far_into_the_neighbour_straddles() {
 fn clip_overlaps_cuts_the_lower_ranked_parcel_and_logs_it() {
     let m = manifest("[themes.parcelles]\nclip_overlaps = true");
     let o = outlines();
-    let out = merge_theme(
-        &Theme::Parcelles,
-        parcels(),
-        &MergeContext {
-            manifest: &m,
-            outlines: &o,
-        },
-    );
+    let out = run(Theme::Parcelles, parcels(), &m, &o);
     assert_eq!(out.stats.clipped, 1);
     let clipped = out
         .decisions

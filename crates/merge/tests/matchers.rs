@@ -1,74 +1,17 @@
 //! Each matcher through `merge_theme`, with the near misses that must not match, and the
 //! output's independence from input order and thread count.
 
+mod common;
+
+use common::{feature, manifest, rect, text, X0, Y0};
 use geo::{polygon, Geometry, LineString};
 use std::collections::BTreeMap;
-use std::path::Path;
-use tuilerie_merge::{merge_theme, MergeContext, ThemeMerge};
-use tuilerie_model::{Feature, Manifest, Provenance, Theme, Value};
+use tuilerie_merge::ThemeMerge;
+use tuilerie_model::{Manifest, Theme, Value};
 
-fn manifest(extra: &str) -> Manifest {
-    let text = format!(
-        r#"
-        [commune_nouvelle]
-        insee = "91027"
-        nom = "Nouvelle"
-        [[communes]]
-        insee = "91027"
-        nom = "A"
-        [[communes.deliveries]]
-        path = "a.geojson"
-        theme = "parcelles"
-        [[communes]]
-        insee = "91326"
-        nom = "B"
-        [[communes.deliveries]]
-        path = "b.geojson"
-        theme = "parcelles"
-        {extra}
-    "#
-    );
-    Manifest::parse(&text, Path::new(".")).unwrap()
+fn run(theme: Theme, features: Vec<tuilerie_model::Feature>, m: &Manifest) -> ThemeMerge {
+    common::run(theme, features, m, &BTreeMap::new())
 }
-
-fn feature(commune: &str, n: usize, geometry: Geometry, attrs: &[(&str, Value)]) -> Feature {
-    Feature {
-        geometry,
-        attributes: attrs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        provenance: Provenance {
-            commune: commune.into(),
-            delivery: format!("{commune}.geojson"),
-            layer: "l".into(),
-            source_id: n.to_string(),
-        },
-    }
-}
-
-fn rect(x: f64, y: f64, w: f64, h: f64) -> Geometry {
-    polygon![(x: x, y: y), (x: x + w, y: y), (x: x + w, y: y + h), (x: x, y: y + h)].into()
-}
-
-fn text(s: &str) -> Value {
-    Value::Text(s.into())
-}
-
-fn run(theme: Theme, features: Vec<Feature>, m: &Manifest) -> ThemeMerge {
-    let outlines = BTreeMap::new();
-    merge_theme(
-        &theme,
-        features,
-        &MergeContext {
-            manifest: m,
-            outlines: &outlines,
-        },
-    )
-}
-
-const X0: f64 = 650_000.0;
-const Y0: f64 = 6_840_000.0;
 
 #[test]
 fn key_match_confirmed_by_geometry_and_same_key_elsewhere_is_a_conflict() {
