@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the bundled fixtures: ingest the four communes' deliveries into one layer per
-# theme in Lambert-93, with the rejects and the report, in out/fixtures.
+# The main job on the bundled fixtures: ingest the four communes' deliveries, reproject them to
+# Lambert-93 and merge them (dedup, boundary QA, renumbered ids), into out/fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

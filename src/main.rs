@@ -25,7 +25,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ingest every delivery of a manifest into one layer per theme, in the working CRS.
+    /// Ingest every delivery of a manifest and merge each theme: one deduplicated layer per
+    /// theme in the working CRS, merged.gpkg (themes, qa, decisions, rejects), decisions.csv.
     Build {
         manifest: PathBuf,
         /// Output folder.
