@@ -37,12 +37,19 @@ impl UnionFind {
     /// The sets of two or more members, each sorted, ordered by their smallest member.
     pub fn groups(&mut self) -> Vec<Vec<usize>> {
         let n = self.parent.len();
-        let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-        for i in 0..n {
-            let r = self.find(i);
-            by_root.entry(r).or_default().push(i);
+        let roots: Vec<usize> = (0..n).map(|i| self.find(i)).collect();
+        // Most features match nothing: count first, and build lists for real groups only.
+        let mut size = vec![0u32; n];
+        for &r in &roots {
+            size[r] += 1;
         }
-        by_root.into_values().filter(|g| g.len() > 1).collect()
+        let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (i, &r) in roots.iter().enumerate() {
+            if size[r] > 1 {
+                by_root.entry(r).or_default().push(i);
+            }
+        }
+        by_root.into_values().collect()
     }
 }
 
@@ -126,18 +133,30 @@ pub fn deciding_criterion(
     }
 }
 
+/// One entry of `sources`, borrowed from a provenance.
+#[derive(serde::Serialize)]
+struct SourceRef<'a> {
+    commune: &'a str,
+    delivery: &'a str,
+    layer: &'a str,
+    id: &'a str,
+}
+
 /// The `sources` value: a JSON array of `{commune, delivery, layer, id}`, in stable order.
 pub fn sources_json<'a>(provenances: impl Iterator<Item = &'a Provenance>) -> String {
     let mut list: Vec<&Provenance> = provenances.collect();
     list.sort_by(|a, b| crate::order::cmp_provenance(a, b));
     list.dedup();
-    let arr: Vec<serde_json::Value> = list
+    let refs: Vec<SourceRef<'_>> = list
         .iter()
-        .map(|p| {
-            serde_json::json!({"commune": p.commune, "delivery": p.delivery, "layer": p.layer, "id": p.source_id})
+        .map(|p| SourceRef {
+            commune: &p.commune,
+            delivery: &p.delivery,
+            layer: &p.layer,
+            id: &p.source_id,
         })
         .collect();
-    serde_json::Value::Array(arr).to_string()
+    serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into())
 }
 
 /// Fill the survivor's missing attributes from the other copies, in survivor order; returns

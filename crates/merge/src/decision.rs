@@ -80,6 +80,16 @@ pub struct ThemeStats {
     /// Total length (m) of a line network before and after.
     pub length_before_m: Option<f64>,
     pub length_after_m: Option<f64>,
+    /// Wall time of each step, milliseconds.
+    pub timings_ms: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl ThemeStats {
+    /// Record the time since `since` under `step`, and restart the clock.
+    pub(crate) fn lap(&mut self, step: &'static str, since: &mut std::time::Instant) {
+        *self.timings_ms.entry(step).or_default() += since.elapsed().as_millis() as u64;
+        *since = std::time::Instant::now();
+    }
 }
 
 impl ThemeStats {

@@ -23,7 +23,8 @@ pub fn cmp_provenance(a: &Provenance, b: &Provenance) -> Ordering {
 /// Sort features in place by [`cmp_provenance`]; ties (the same source id twice) keep their
 /// geometry order so that even a malformed delivery sorts the same way every time.
 pub fn sort_features(features: &mut [Feature]) {
-    features.sort_by(|a, b| {
+    use rayon::slice::ParallelSliceMut;
+    features.par_sort_by(|a, b| {
         cmp_provenance(&a.provenance, &b.provenance).then_with(|| {
             let ka = crate::exact::geometry_key(&a.geometry, 1e-6);
             let kb = crate::exact::geometry_key(&b.geometry, 1e-6);

@@ -113,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|d| d.decision == "conflict" && d.reason.starts_with("same key"))
         .count();
     println!("same_key_conflicts={same_key_conflicts}");
+    eprintln!("steps (ms): {:?}", s.timings_ms);
     if s.merged_away + same_key_conflicts != duplicates {
         return Err(format!(
             "{duplicates} duplicates, but {} merged and {same_key_conflicts} reported",
