@@ -247,13 +247,13 @@ fn a_failed_delivery_stops_the_layers_but_not_the_report() {
         common::gdal_features(&out.join("parcelles.fgb"), "id", None).len(),
         567
     );
-    // A later failing build removes that layer rather than leave it to pass for its own.
+    assert!(out.join("merged.gpkg").exists() && out.join("decisions.csv").exists());
+    // A later failing build removes those layers rather than leave them to pass for its own.
     let (code, _, _) = cli_build(&mpath, &out, &[]);
     assert_eq!(code, 2);
-    assert!(
-        !out.join("parcelles.fgb").exists(),
-        "stale layer left behind"
-    );
+    for stale in ["parcelles.fgb", "merged.gpkg", "decisions.csv"] {
+        assert!(!out.join(stale).exists(), "stale {stale} left behind");
+    }
 }
 
 #[test]

@@ -479,6 +479,36 @@ mod tests {
     }
 
     #[test]
+    fn merge_settings_and_theme_rules_are_checked() {
+        let text = format!(
+            "{GOOD}\n[merge]\npriority = [\"91326\", \"99999\"]\nresolve = [\"updated\", \"newest\"]\n\
+             [themes.parcels]\ntolerance_m = 1\n[themes.voirie]\nmin_iou = 1.5\nsnap_m = -1\n"
+        );
+        let Err(ManifestError::Invalid(p)) = Manifest::parse(&text, Path::new(".")) else {
+            panic!("expected problems")
+        };
+        let all: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+        assert_eq!(all.len(), 5, "{all:#?}");
+        assert!(all[0].starts_with("merge.priority[1]: \"99999\""));
+        assert!(all[1].starts_with("merge.resolve[1]: \"newest\""));
+        assert!(all[2].contains("themes.parcels") && all[2].contains("did you mean"));
+        assert!(all[3].starts_with("themes.voirie.min_iou"));
+        assert!(all[4].starts_with("themes.voirie.snap_m"));
+        // Valid settings reach the rules.
+        let ok = format!("{GOOD}\n[merge]\nrenumber = false\n[themes.parcelles]\nmin_iou = 0.7\n");
+        let m = Manifest::parse(&ok, Path::new(".")).unwrap();
+        assert!(!m.merge.renumber);
+        assert_eq!(m.rules(&Theme::Parcelles).min_iou, 0.7);
+        assert_eq!(m.rules(&Theme::Parcelles).key.as_deref(), Some("id"));
+        // Without a priority list: the kept code first, then the others by code.
+        assert!(m.priority_rank("91027") < m.priority_rank("91326"));
+        assert!(m.priority_rank("91326") < m.priority_rank("91400"));
+        let first = format!("{GOOD}\n[merge]\npriority = [\"91326\"]\n");
+        let m = Manifest::parse(&first, Path::new(".")).unwrap();
+        assert!(m.priority_rank("91326") < m.priority_rank("91027"));
+    }
+
+    #[test]
     fn unknown_keys_are_errors() {
         let text = GOOD.replace(
             "theme = \"parcelles\"",

@@ -39,7 +39,7 @@ pub struct ThemeCount {
     pub kept: usize,
     pub rejected: usize,
     /// The merge's counts, when the theme was merged: `kept` went in, and
-    /// `read = output + merged_away + rejected` (plus `pieces` on the left when a line split).
+    /// `read = output + merged_away + rejected`.
     pub merge: Option<tuilerie_merge::ThemeStats>,
 }
 
@@ -98,7 +98,7 @@ impl BuildReport {
                 && t.merge.as_ref().is_none_or(|m| {
                     m.input == t.kept
                         && m.reconciles()
-                        && t.read + m.pieces == m.output + m.merged_away + t.rejected
+                        && t.read == m.output + m.merged_away + t.rejected
                 })
         });
         themes_ok
