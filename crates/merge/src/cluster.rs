@@ -53,19 +53,108 @@ impl UnionFind {
     }
 }
 
-/// Order values for "most recent": dates and numbers by value (EDIGEO writes dates as
-/// `20140303`), text by text; a missing value comes last.
-pub fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    fn key(v: Option<&Value>) -> Option<String> {
-        match v? {
-            Value::Null => None,
-            Value::Date(d) => Some(d.format("%Y%m%d").to_string()),
-            Value::DateTime(d) => Some(d.format("%Y%m%d%H%M%S").to_string()),
-            Value::Int(i) => Some(format!("{i:0>14}")),
-            other => other.as_text(),
+/// Union-find that refuses the unions a chain of matches would make wrongly: two features of
+/// one group (delivery) in one cluster, or two features logged as a conflict. A cluster grows
+/// pair by pair, so A~B and B~C would otherwise merge A and C although nobody compared them.
+pub struct GuardedUnion {
+    uf: UnionFind,
+    group: Vec<u32>,
+    allow_same_group: bool,
+    conflicts: std::collections::HashSet<(usize, usize)>,
+    members: std::collections::HashMap<usize, Vec<usize>>,
+}
+
+impl GuardedUnion {
+    pub fn new(group: Vec<u32>, allow_same_group: bool, conflicts: std::collections::HashSet<(usize, usize)>) -> Self {
+        GuardedUnion {
+            uf: UnionFind::new(group.len()),
+            group,
+            allow_same_group,
+            conflicts,
+            members: Default::default(),
         }
     }
-    key(a).cmp(&key(b))
+
+    /// Join the clusters of `a` and `b`, or say why not.
+    pub fn try_union(&mut self, a: usize, b: usize) -> Result<(), &'static str> {
+        let (ra, rb) = (self.uf.find(a), self.uf.find(b));
+        if ra == rb {
+            return Ok(());
+        }
+        let ma = self.members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
+        let mb = self.members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
+        for &x in &ma {
+            for &y in &mb {
+                if !self.allow_same_group && self.group[x] == self.group[y] {
+                    return Err("it would join two features of one delivery");
+                }
+                if self.conflicts.contains(&(x.min(y), x.max(y))) {
+                    return Err("it would join two features logged as a conflict");
+                }
+            }
+        }
+        self.uf.union(ra, rb);
+        let root = self.uf.find(ra);
+        self.members.remove(&ra);
+        self.members.remove(&rb);
+        let mut all = ma;
+        all.extend(mb);
+        all.sort_unstable();
+        self.members.insert(root, all);
+        Ok(())
+    }
+
+    /// The clusters of two or more, each sorted, ordered by their smallest member.
+    pub fn groups(&mut self) -> Vec<Vec<usize>> {
+        self.uf.groups()
+    }
+}
+
+/// A value as something to order by recency: a number (dates as `yyyymmddHHMMSS`, so that a
+/// `Date`, an EDIGEO integer date `20140303` and a text `2014-03-03` compare alike), else text.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum Recency {
+    Number(f64),
+    Text(String),
+}
+
+fn recency(v: &Value) -> Option<Recency> {
+    const DAY: f64 = 1_000_000.0;
+    let yyyymmdd = |d: &chrono::NaiveDate| {
+        use chrono::Datelike;
+        (d.year() as f64 * 10_000.0 + d.month() as f64 * 100.0 + d.day() as f64) * DAY
+    };
+    Some(match v {
+        Value::Null => return None,
+        Value::Date(d) => Recency::Number(yyyymmdd(d)),
+        Value::DateTime(t) => {
+            use chrono::Timelike;
+            Recency::Number(yyyymmdd(&t.date()) + (t.hour() * 10_000 + t.minute() * 100 + t.second()) as f64)
+        }
+        // An 8-digit integer is a date written as yyyymmdd.
+        Value::Int(i) if (10_000_000..=99_991_231).contains(i) => Recency::Number(*i as f64 * DAY),
+        Value::Int(i) => Recency::Number(*i as f64),
+        Value::Real(r) if r.is_finite() => Recency::Number(*r),
+        Value::Text(t) => match chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
+            Ok(d) => Recency::Number(yyyymmdd(&d)),
+            Err(_) => Recency::Text(t.clone()),
+        },
+        other => Recency::Text(other.as_text().unwrap_or_default()),
+    })
+}
+
+/// Order values for "most recent": see [`Recency`]; a missing value comes last (least).
+pub fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    let (ra, rb) = (a.and_then(recency), b.and_then(recency));
+    match (ra, rb) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(Recency::Number(x)), Some(Recency::Number(y))) => x.total_cmp(&y),
+        (Some(Recency::Number(_)), Some(Recency::Text(_))) => Ordering::Less,
+        (Some(Recency::Text(_)), Some(Recency::Number(_))) => Ordering::Greater,
+        (Some(Recency::Text(x)), Some(Recency::Text(y))) => x.cmp(&y),
+    }
 }
 
 fn non_null(f: &Feature) -> usize {
@@ -204,5 +293,9 @@ mod tests {
             Ordering::Greater
         );
         assert_eq!(cmp_values(Some(&d), None), Ordering::Greater);
+        // An EDIGEO integer date, a Date and an ISO text date compare as dates.
+        assert_eq!(cmp_values(Some(&Value::Int(20150101)), Some(&d)), Ordering::Greater);
+        assert_eq!(cmp_values(Some(&Value::Text("2013-12-31".into())), Some(&d)), Ordering::Less);
+        assert_eq!(cmp_values(Some(&Value::Real(10.0)), Some(&Value::Real(9.5))), Ordering::Greater);
     }
 }

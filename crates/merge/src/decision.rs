@@ -43,7 +43,7 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QaItem {
     pub theme: String,
-    /// `overlap`, `conflict`, `review`, `straddle`, `gap`.
+    /// `overlap`, `conflict`, `review`, `straddle`, `gap`, `foreign`.
     pub kind: &'static str,
     pub a: String,
     pub b: String,
@@ -72,6 +72,8 @@ pub struct ThemeStats {
     pub gaps: usize,
     /// Overlaps cut out of the lower-ranked feature (`clip_overlaps`).
     pub clipped: usize,
+    /// Features of communes outside the merger (kept, reported).
+    pub foreign: usize,
     pub snapped_ends: usize,
     /// Connected components of a line network before and after the merge.
     pub components_before: Option<usize>,

@@ -3,12 +3,15 @@
 use std::cmp::Ordering;
 use tuilerie_model::{Feature, Provenance};
 
-/// Compare two source ids: numerically when both are numbers (`9` before `10`), else as text.
+/// Compare two source ids: numbers first, by value (`9` before `10`), then the other ids as
+/// text. A total order (mixing "numeric when both are" with "text otherwise" is not
+/// transitive: 9 < 10 < "1a" < 9, and sorting may then panic).
 fn cmp_id(a: &str, b: &str) -> Ordering {
-    match (a.parse::<u64>(), b.parse::<u64>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
+    let key = |s: &str| match s.parse::<u64>() {
+        Ok(n) => (false, n),
+        Err(_) => (true, 0),
+    };
+    key(a).cmp(&key(b)).then_with(|| a.cmp(b))
 }
 
 /// Commune, delivery, layer, then source id.
@@ -31,4 +34,16 @@ pub fn sort_features(features: &mut [Feature]) {
             ka.cmp(&kb)
         })
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_numbers_first_then_text_transitively() {
+        let mut ids = vec!["1a", "10", "9", "b", "007"];
+        ids.sort_by(|a, b| cmp_id(a, b));
+        assert_eq!(ids, vec!["007", "9", "10", "1a", "b"]);
+    }
 }

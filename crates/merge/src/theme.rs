@@ -1,6 +1,6 @@
 //! Merging one theme: the steps of the crate, in order.
 
-use crate::cluster::{cmp_survivor, deciding_criterion, fill_attributes, sources_json, UnionFind};
+use crate::cluster::{cmp_survivor, deciding_criterion, fill_attributes, sources_json, GuardedUnion};
 use crate::decision::{anchor, locator, Decision, QaItem, ThemeStats};
 use crate::polygon::{as_multipolygon, overlap};
 
@@ -34,7 +34,7 @@ pub struct ThemeMerge {
 /// What the matchers concluded about one candidate pair.
 enum Verdict {
     Merge(&'static str, f64, String),
-    Review(String),
+    Review(&'static str, String),
     Conflict(String),
     /// Different objects overlapping by this much (with the overlap).
     Overlap(f64, Option<MultiPolygon<f64>>),
@@ -60,10 +60,19 @@ struct Prepared {
     point: Option<geo::Point<f64>>,
 }
 
-fn key_of(f: &Feature, key: Option<&str>) -> Option<String> {
-    let v = f.get(key?)?.as_text()?;
-    let v = v.trim().to_string();
-    (!v.is_empty()).then_some(v)
+/// The matching key of a feature: its key field, trimmed; a parcel id in its pre-merger form,
+/// so that copies delivered before and after the merger compare equal.
+fn key_of(f: &Feature, key: Option<&str>, theme: &Theme, manifest: &Manifest) -> Option<String> {
+    let field = key?;
+    let v = f.get(field)?.as_text()?;
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    Some(match (theme, field) {
+        (Theme::Parcelles, "id") => identity::canonical_parcel_id(v, manifest).into_owned(),
+        _ => v.to_string(),
+    })
 }
 
 /// Merge the features of one theme.
@@ -102,24 +111,43 @@ pub fn merge_theme(
         .iter()
         .map(|c| (c.insee.as_str(), c.nom.as_str()))
         .collect();
-    let kept = &ctx.manifest.insee;
-    let renumber = ctx.manifest.merge.renumber;
-    let key = rules.key.as_deref();
+    let renumbered = ctx
+        .manifest
+        .merge
+        .renumber
+        .then(|| identity::renumbered_field(theme, rules.key.as_deref()))
+        .flatten();
     let (codes, warnings): (Vec<String>, Vec<Option<String>>) = merged
         .par_iter_mut()
         .map(|f| {
             let code = identity::deleguee(f, ctx.manifest, ctx.outlines);
-            let warning = if renumber {
-                identity::renumber(f, &code, kept, key)
-            } else {
-                None
-            };
+            let warning = renumbered.and_then(|field| identity::renumber(f, field, &code, ctx.manifest));
             f.set(crate::DELEGUEE_FIELD, Value::Text(code.clone()));
             let name = names.get(code.as_str()).copied().unwrap_or("");
             f.set(crate::DELEGUEE_NAME_FIELD, Value::Text(name.to_string()));
             (code, warning)
         })
         .unzip();
+    // Features of communes outside the merger (a delivery's survey margin): kept, reported.
+    for (f, code) in merged.iter().zip(&codes) {
+        if ctx.manifest.commune(code).is_none() {
+            result.stats.foreign += 1;
+            result.qa.push(QaItem {
+                theme: theme.name().to_string(),
+                kind: "foreign",
+                a: locator(&f.provenance),
+                b: String::new(),
+                commune_a: code.clone(),
+                commune_b: f.provenance.commune.clone(),
+                measure: 0.0,
+                detail: format!(
+                    "belongs to commune {code}, outside the merger (delivered by {}): kept, id as delivered",
+                    f.provenance.commune
+                ),
+                geometry: Some(f.geometry.clone()),
+            });
+        }
+    }
     result.warnings.extend(warnings.into_iter().flatten());
     result.stats.lap("identity", &mut clock);
     let straddles = qa::straddles(theme.name(), &merged, &codes, ctx.outlines, &rules);
@@ -150,7 +178,7 @@ fn merge_pairs(
         .par_iter()
         .map(|f| Prepared {
             digest: exact::geometry_digest(&f.geometry, rules.grid_m),
-            key: key_of(f, rules.key.as_deref()),
+            key: key_of(f, rules.key.as_deref(), theme, ctx.manifest),
             polygon: is_polygonal(&f.geometry).then(|| f.geometry.unsigned_area()),
             point: point::as_point(&f.geometry),
         })
@@ -160,12 +188,46 @@ fn merge_pairs(
     let pairs = candidates::pairs(&geoms, rules.tolerance_m, |i, j| {
         within || features[i].provenance.delivery != features[j].provenance.delivery
     });
-    let scored: Vec<Scored> = pairs
+    let mut scored: Vec<Scored> = pairs
         .par_iter()
         .map(|&(i, j)| score_pair(i, j, &features, &prepared, rules))
         .collect();
     result.stats.lap("candidates+score", &mut clock);
-    let mut uf = UnionFind::new(features.len());
+    // Clusters, strongest matches first; a match that would chain two features of one
+    // delivery, or a logged conflict, into one cluster is kept for review instead.
+    let mut deliveries: Vec<&str> = features.iter().map(|f| f.provenance.delivery.as_str()).collect();
+    deliveries.sort_unstable();
+    deliveries.dedup();
+    let group: Vec<u32> = features
+        .iter()
+        .map(|f| deliveries.binary_search(&f.provenance.delivery.as_str()).unwrap_or(0) as u32)
+        .collect();
+    let conflicts = scored
+        .iter()
+        .filter(|s| matches!(s.verdict, Verdict::Conflict(_)))
+        .map(|s| (s.i, s.j))
+        .collect();
+    let mut uf = GuardedUnion::new(group, within, conflicts);
+    let mut merges: Vec<usize> = (0..scored.len())
+        .filter(|&k| matches!(scored[k].verdict, Verdict::Merge(..)))
+        .collect();
+    let score_of = |s: &Scored| match s.verdict {
+        Verdict::Merge(_, score, _) => score,
+        _ => 0.0,
+    };
+    merges.sort_by(|&x, &y| {
+        score_of(&scored[y])
+            .total_cmp(&score_of(&scored[x]))
+            .then((scored[x].i, scored[x].j).cmp(&(scored[y].i, scored[y].j)))
+    });
+    for k in merges {
+        let s = &mut scored[k];
+        if let Err(why) = uf.try_union(s.i, s.j) {
+            if let Verdict::Merge(matcher, _, reason) = &s.verdict {
+                s.verdict = Verdict::Review(matcher, format!("{reason}, but not merged: {why} (a chain of matches)"));
+            }
+        }
+    }
     let updated = rules.updated_field.as_deref();
     // Overlaps to cut out of a feature (`clip_overlaps`), by feature.
     let mut clips: BTreeMap<usize, Vec<MultiPolygon<f64>>> = BTreeMap::new();
@@ -211,7 +273,6 @@ fn merge_pairs(
         let inter_area = s.intersection.as_ref().map_or(0.0, |m| m.unsigned_area());
         match s.verdict {
             Verdict::Merge(matcher, score, reason) => {
-                uf.union(s.i, s.j);
                 result.stats.matches += 1;
                 let why = format!(
                     "{reason}; {}",
@@ -221,10 +282,10 @@ fn merge_pairs(
                     .decisions
                     .push(decision(matcher, score, "merged", why));
             }
-            Verdict::Review(reason) => {
+            Verdict::Review(matcher, reason) => {
                 result.stats.reviews += 1;
                 result.decisions.push(decision(
-                    "overlap",
+                    matcher,
                     s.smaller.unwrap_or(0.0),
                     "review",
                     reason.clone(),
@@ -378,6 +439,16 @@ fn score_pair(
         distance: None,
         intersection: None,
     };
+    // Two objects of different types (a mast and a lantern, wastewater and rainwater) are
+    // never the same object, whatever the geometry says.
+    if let Some(t) = rules.type_field.as_deref() {
+        let (ta, tb) = (features[i].get(t), features[j].get(t));
+        if let (Some(x), Some(y)) = (ta, tb) {
+            if !x.is_null() && !y.is_null() && x.as_text() != y.as_text() {
+                return s;
+            }
+        }
+    }
     let keys = match (&a.key, &b.key) {
         (Some(x), Some(y)) => Some(x == y),
         _ => None,
@@ -450,7 +521,7 @@ fn score_pair(
                     ),
                 )
             }
-            None if o.smaller_overlap >= rules.review_overlap => Verdict::Review(format!(
+            None if o.smaller_overlap >= rules.review_overlap => Verdict::Review("overlap", format!(
                 "smaller overlap {:.3} (review band {}–{}), IoU {:.3}: both kept",
                 o.smaller_overlap, rules.review_overlap, rules.min_overlap, o.iou
             )),

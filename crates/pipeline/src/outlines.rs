@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use tuilerie_model::{Manifest, Value};
 use tuilerie_reproject::{sanity::union, Reprojector};
 
-/// INSEE code → outline in the working CRS. A commune drawn as several features (islands,
-/// enclaves) gets all of its polygons.
+/// INSEE code → outline in the working CRS, for the communes of the merger only. A commune
+/// drawn as several features (islands, enclaves) gets all of its polygons.
 pub fn load(manifest: &Manifest) -> Result<BTreeMap<String, MultiPolygon<f64>>, String> {
     let Some(src) = &manifest.outlines else {
         return Ok(BTreeMap::new());
@@ -35,6 +35,10 @@ pub fn load(manifest: &Manifest) -> Result<BTreeMap<String, MultiPolygon<f64>>, 
             let (Some(key), Ok(mut g)) = (key, f.geometry) else {
                 continue;
             };
+            // The file may hold a whole département or France: keep the merger's communes.
+            if manifest.commune(&key).is_none() {
+                continue;
+            }
             reprojector
                 .transform(&mut g, &crs)
                 .map_err(|e| format!("{}: {e}", src.path))?;
