@@ -65,7 +65,11 @@ pub struct GuardedUnion {
 }
 
 impl GuardedUnion {
-    pub fn new(group: Vec<u32>, allow_same_group: bool, conflicts: std::collections::HashSet<(usize, usize)>) -> Self {
+    pub fn new(
+        group: Vec<u32>,
+        allow_same_group: bool,
+        conflicts: std::collections::HashSet<(usize, usize)>,
+    ) -> Self {
         GuardedUnion {
             uf: UnionFind::new(group.len()),
             group,
@@ -129,7 +133,9 @@ fn recency(v: &Value) -> Option<Recency> {
         Value::Date(d) => Recency::Number(yyyymmdd(d)),
         Value::DateTime(t) => {
             use chrono::Timelike;
-            Recency::Number(yyyymmdd(&t.date()) + (t.hour() * 10_000 + t.minute() * 100 + t.second()) as f64)
+            Recency::Number(
+                yyyymmdd(&t.date()) + (t.hour() * 10_000 + t.minute() * 100 + t.second()) as f64,
+            )
         }
         // An 8-digit integer is a date written as yyyymmdd.
         Value::Int(i) if (10_000_000..=99_991_231).contains(i) => Recency::Number(*i as f64 * DAY),
@@ -294,8 +300,17 @@ mod tests {
         );
         assert_eq!(cmp_values(Some(&d), None), Ordering::Greater);
         // An EDIGEO integer date, a Date and an ISO text date compare as dates.
-        assert_eq!(cmp_values(Some(&Value::Int(20150101)), Some(&d)), Ordering::Greater);
-        assert_eq!(cmp_values(Some(&Value::Text("2013-12-31".into())), Some(&d)), Ordering::Less);
-        assert_eq!(cmp_values(Some(&Value::Real(10.0)), Some(&Value::Real(9.5))), Ordering::Greater);
+        assert_eq!(
+            cmp_values(Some(&Value::Int(20150101)), Some(&d)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            cmp_values(Some(&Value::Text("2013-12-31".into())), Some(&d)),
+            Ordering::Less
+        );
+        assert_eq!(
+            cmp_values(Some(&Value::Real(10.0)), Some(&Value::Real(9.5))),
+            Ordering::Greater
+        );
     }
 }

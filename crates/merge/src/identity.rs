@@ -54,7 +54,11 @@ pub fn canonical_parcel_id<'a>(id: &'a str, manifest: &Manifest) -> Cow<'a, str>
 /// (returned as is: the caller reports it), or the kept code with an absorbed commune's préfixe;
 /// an EDIGEO `IDU` names it by its last three digits. Else the `commune` field when it names a
 /// member, the outline holding the feature's interior point, the commune that delivered it.
-pub fn deleguee(f: &Feature, manifest: &Manifest, outlines: &BTreeMap<String, MultiPolygon<f64>>) -> String {
+pub fn deleguee(
+    f: &Feature,
+    manifest: &Manifest,
+    outlines: &BTreeMap<String, MultiPolygon<f64>>,
+) -> String {
     let member = |code: &str| manifest.commune(code).is_some();
     if let Some(Value::Text(id)) = f.get("id") {
         if let Some((code, prefix, _)) = parcel_parts(id) {
@@ -70,7 +74,10 @@ pub fn deleguee(f: &Feature, manifest: &Manifest, outlines: &BTreeMap<String, Mu
     }
     if let Some(Value::Text(idu)) = f.get("IDU") {
         if (idu.len() == 8 || idu.len() == 12) && idu.is_ascii() {
-            let mut by_digits = manifest.communes.iter().filter(|c| last3(&c.insee) == &idu[..3]);
+            let mut by_digits = manifest
+                .communes
+                .iter()
+                .filter(|c| last3(&c.insee) == &idu[..3]);
             if let (Some(c), None) = (by_digits.next(), by_digits.next()) {
                 return c.insee.clone();
             }
@@ -84,7 +91,10 @@ pub fn deleguee(f: &Feature, manifest: &Manifest, outlines: &BTreeMap<String, Mu
     if let Some(p) = f.geometry.interior_point() {
         let holding = outlines
             .iter()
-            .filter(|(_, o)| o.bounding_rect().is_some_and(|r| geo::Intersects::intersects(&r, &p)))
+            .filter(|(_, o)| {
+                o.bounding_rect()
+                    .is_some_and(|r| geo::Intersects::intersects(&r, &p))
+            })
             .find(|(_, o)| o.contains(&p));
         if let Some((code, _)) = holding {
             return code.clone();
@@ -97,7 +107,10 @@ pub fn deleguee(f: &Feature, manifest: &Manifest, outlines: &BTreeMap<String, Mu
 #[derive(Debug, Clone, PartialEq)]
 pub enum Renumbered {
     Unchanged,
-    Changed { from: String, to: String },
+    Changed {
+        from: String,
+        to: String,
+    },
     /// Left as delivered, with the reason.
     Kept(String),
 }
@@ -114,7 +127,11 @@ pub fn renumber_id(id: &str, deleguee: &str, kept: &str) -> Renumbered {
         8 | 12 => (&id[..3], last3(kept), &id[3..6], &id[6..]),
         _ => return Renumbered::Unchanged,
     };
-    let own_code = if id.len() == 14 { deleguee } else { last3(deleguee) };
+    let own_code = if id.len() == 14 {
+        deleguee
+    } else {
+        last3(deleguee)
+    };
     if code == head && pre == last3(deleguee) {
         // Already in the merged form.
         return Renumbered::Unchanged;
@@ -135,7 +152,10 @@ pub fn renumber_id(id: &str, deleguee: &str, kept: &str) -> Renumbered {
     if to == id {
         Renumbered::Unchanged
     } else {
-        Renumbered::Changed { from: id.to_string(), to }
+        Renumbered::Changed {
+            from: id.to_string(),
+            to,
+        }
     }
 }
 
@@ -151,7 +171,12 @@ pub fn renumbered_field(theme: &Theme, key: Option<&str>) -> Option<&'static str
 
 /// Renumber a feature's cadastral id and its `commune` / `prefixe` fields. Returns a warning
 /// when the id was left as delivered.
-pub fn renumber(f: &mut Feature, field: &str, deleguee: &str, manifest: &Manifest) -> Option<String> {
+pub fn renumber(
+    f: &mut Feature,
+    field: &str,
+    deleguee: &str,
+    manifest: &Manifest,
+) -> Option<String> {
     let Some(Value::Text(id)) = f.get(field).cloned() else {
         return None;
     };
@@ -172,7 +197,10 @@ pub fn renumber(f: &mut Feature, field: &str, deleguee: &str, manifest: &Manifes
             Renumbered::Kept(why) => why,
         }
     };
-    Some(format!("{}: {why}; left as delivered", crate::decision::locator(&f.provenance)))
+    Some(format!(
+        "{}: {why}; left as delivered",
+        crate::decision::locator(&f.provenance)
+    ))
 }
 
 #[cfg(test)]
@@ -182,22 +210,43 @@ mod tests {
     #[test]
     fn prefixes_follow_the_merger_rule() {
         // Kept commune: unchanged.
-        assert_eq!(renumber_id("91027000AB0012", "91027", "91027"), Renumbered::Unchanged);
+        assert_eq!(
+            renumber_id("91027000AB0012", "91027", "91027"),
+            Renumbered::Unchanged
+        );
         assert_eq!(
             renumber_id("91326000AB0012", "91326", "91027"),
-            Renumbered::Changed { from: "91326000AB0012".into(), to: "91027326AB0012".into() }
+            Renumbered::Changed {
+                from: "91326000AB0012".into(),
+                to: "91027326AB0012".into()
+            }
         );
         // EDIGEO section id: commune (3) + préfixe + section.
         assert_eq!(
             renumber_id("326000AB", "91326", "91027"),
-            Renumbered::Changed { from: "326000AB".into(), to: "027326AB".into() }
+            Renumbered::Changed {
+                from: "326000AB".into(),
+                to: "027326AB".into()
+            }
         );
         // An id that already carries another préfixe is not rewritten silently.
-        assert!(matches!(renumber_id("91326123AB0012", "91326", "91027"), Renumbered::Kept(_)));
+        assert!(matches!(
+            renumber_id("91326123AB0012", "91326", "91027"),
+            Renumbered::Kept(_)
+        ));
         // Nor one that names another commune than the one it was assigned to.
-        assert!(matches!(renumber_id("91687000AB0012", "91326", "91027"), Renumbered::Kept(_)));
-        assert!(matches!(renumber_id("027000AB", "91326", "91027"), Renumbered::Kept(_)));
+        assert!(matches!(
+            renumber_id("91687000AB0012", "91326", "91027"),
+            Renumbered::Kept(_)
+        ));
+        assert!(matches!(
+            renumber_id("027000AB", "91326", "91027"),
+            Renumbered::Kept(_)
+        ));
         // Already merged: unchanged.
-        assert_eq!(renumber_id("91027326AB0012", "91326", "91027"), Renumbered::Unchanged);
+        assert_eq!(
+            renumber_id("91027326AB0012", "91326", "91027"),
+            Renumbered::Unchanged
+        );
     }
 }

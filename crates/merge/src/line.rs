@@ -20,6 +20,8 @@ pub struct LineFeature<'a> {
     pub geometry: &'a Geometry<f64>,
     /// Features of the same group (delivery) are never matched with each other.
     pub group: usize,
+    /// The value of the theme's type field: lines of different types never match.
+    pub kind: Option<String>,
 }
 
 /// Thresholds of the line matcher.
@@ -62,8 +64,8 @@ struct Sample {
     at: Coord<f64>,
     /// Index of the segment the sample lies on.
     seg: usize,
-    /// Best match: (owner, distance, projected point).
-    hit: Option<(usize, f64, Coord<f64>)>,
+    /// Best match: (owner, distance, projected point, angle in degrees).
+    hit: Option<(usize, f64, Coord<f64>, f64)>,
 }
 
 fn parts_of(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
@@ -79,7 +81,8 @@ fn parts_of(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
 fn angle(u: Coord<f64>, v: Coord<f64>) -> f64 {
     let n = u.x.hypot(u.y) * v.x.hypot(v.y);
     if n == 0.0 {
-        return 0.0;
+        // No direction (a repeated vertex): nothing to agree with.
+        return 90.0;
     }
     ((u.x * v.x + u.y * v.y).abs() / n)
         .min(1.0)
@@ -195,27 +198,28 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
                     x: part[smp.seg + 1].x - part[smp.seg].x,
                     y: part[smp.seg + 1].y - part[smp.seg].y,
                 };
-                let mut best: Option<(usize, f64, Coord<f64>)> = None;
+                let mut best: Option<(usize, f64, Coord<f64>, f64)> = None;
                 for seg in tree.locate_within_distance([smp.at.x, smp.at.y], tol2) {
-                    if seg.data.1 == lf.group {
+                    let owner = seg.data.0;
+                    if seg.data.1 == lf.group || !same_kind(&lines[owner].kind, &lf.kind) {
                         continue;
                     }
                     let (a, b) = (seg.geom().from, seg.geom().to);
                     let (a, b) = (Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
-                    if angle(
+                    let turn = angle(
                         dir,
                         Coord {
                             x: b.x - a.x,
                             y: b.y - a.y,
                         },
-                    ) > rules.max_angle_deg
-                    {
+                    );
+                    if turn > rules.max_angle_deg {
                         continue;
                     }
                     let p = project(smp.at, a, b);
                     let d = dist(p, smp.at);
-                    if best.is_none_or(|x| d < x.1 || (d == x.1 && seg.data.0 < x.0)) {
-                        best = Some((seg.data.0, d, p));
+                    if best.is_none_or(|x| d < x.1 || (d == x.1 && owner < x.0)) {
+                        best = Some((owner, d, p, turn));
                     }
                 }
                 smp.hit = best;
@@ -228,7 +232,7 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
             }
             // Tally the matches of the covered samples.
             for (i, smp) in ss.iter().enumerate() {
-                if let (true, Some((owner, d, _))) = (covered[i], smp.hit) {
+                if let (true, Some((owner, d, _, _))) = (covered[i], smp.hit) {
                     let step = if i + 1 < ss.len() {
                         ss[i + 1].s - smp.s
                     } else {
@@ -259,12 +263,18 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
                     ss[end].s
                 };
                 let mut piece = cut(&part, from, to);
-                let before = (start > 0).then(|| ss[start - 1].hit).flatten();
-                let after = (i < ss.len()).then(|| ss[i].hit).flatten();
-                if let Some((_, _, p)) = before {
+                // The matches on either side (a smoothed-over sample has none: look further).
+                let before = (0..start)
+                    .rev()
+                    .take_while(|&k| covered[k])
+                    .find_map(|k| ss[k].hit);
+                let after = (i..ss.len())
+                    .take_while(|&k| covered[k])
+                    .find_map(|k| ss[k].hit);
+                if let Some((_, _, p, _)) = before {
                     piece.insert(0, p);
                 }
-                if let Some((_, _, p)) = after {
+                if let Some((_, _, p, _)) = after {
                     piece.push(p);
                 }
                 if piece.len() < 2 || length(&piece) < rules.sample.min(rules.tolerance) / 2.0 {
@@ -273,7 +283,9 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
                 // Append to the accepted line when the piece starts or ends at one of its ends.
                 let mut appended = false;
                 for (side, hit) in [(0usize, before), (1, after)] {
-                    let Some((owner, _, p)) = hit else { continue };
+                    let Some((owner, _, p, _)) = hit else {
+                        continue;
+                    };
                     if appended {
                         insert_vertex(&mut out[owner].parts, p);
                         continue;
@@ -340,17 +352,11 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
                 appended,
             })
             .collect();
-        // A line absorbed entirely joins the line that covered most of it.
-        if out[f].parts.is_empty() {
-            if let Some(m) = out[f].matches.iter().max_by(|a, b| {
-                a.covered_m
-                    .total_cmp(&b.covered_m)
-                    .then(b.against.cmp(&a.against))
-            }) {
-                let owner = m.against;
-                if !out[owner].absorbed.contains(&f) {
-                    out[owner].absorbed.push(f);
-                }
+        // Every line that covered part of this one lists it among its sources.
+        for m in 0..out[f].matches.len() {
+            let owner = out[f].matches[m].against;
+            if !out[owner].absorbed.contains(&f) {
+                out[owner].absorbed.push(f);
             }
         }
     }
@@ -384,11 +390,26 @@ fn runs(ss: &[Sample], rules: &LineRules) -> Vec<bool> {
         }
     }
     for (a, b) in spans(&c, true) {
-        if ss[b].s - ss[a].s < rules.min_match {
+        // A short run is a duplicate only at an end of the line, and only when it runs
+        // parallel (within half the angle): the end of a copy overlapping a kept line's end.
+        // A road meeting another at a junction converges on it, and stays whole.
+        let at_end = a == 0 || b + 1 == c.len();
+        let parallel = ss[a..=b]
+            .iter()
+            .filter_map(|x| x.hit)
+            .all(|(_, _, _, turn)| turn <= rules.max_angle_deg / 2.0);
+        if ss[b].s - ss[a].s < rules.min_match && !(at_end && parallel) {
             c[a..=b].iter_mut().for_each(|x| *x = false);
         }
     }
     c
+}
+
+fn same_kind(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
 }
 
 /// The geometry of an outcome: a line, or a multi-line when several runs were kept.
@@ -431,6 +452,7 @@ mod tests {
             .map(|(geometry, group)| LineFeature {
                 geometry,
                 group: *group,
+                kind: None,
             })
             .collect();
         match_lines(&lines, &rules())
@@ -494,5 +516,68 @@ mod tests {
         let a = line(&[(0.0, 0.0), (100.0, 0.0)]);
         let out = matched(&[(&a, 0), (&a, 0)]);
         assert_eq!(out[1].parts.len(), 1);
+    }
+
+    #[test]
+    fn a_short_copy_overlapping_the_end_is_not_doubled() {
+        // B overlaps A's last 5 m (shorter than the least match), then goes on 5 m.
+        let a = line(&[(0.0, 0.0), (100.0, 0.0)]);
+        let b = line(&[(95.0, 0.5), (105.0, 0.5)]);
+        let out = matched(&[(&a, 0), (&b, 1)]);
+        assert!(out[1].parts.is_empty(), "B's rest appended to A");
+        let len = length(&out[0].parts[0]);
+        assert!((len - 105.0).abs() < 0.6, "no 5 m doubled: {len}");
+        // A short copy entirely along A is absorbed too.
+        let c = line(&[(40.0, 0.4), (46.0, 0.4)]);
+        let out = matched(&[(&a, 0), (&c, 1)]);
+        assert!(out[1].parts.is_empty());
+        assert_eq!(out[0].absorbed, vec![1]);
+    }
+
+    #[test]
+    fn lines_of_different_types_never_match() {
+        let a = line(&[(0.0, 0.0), (100.0, 0.0)]);
+        let b = line(&[(0.0, 1.0), (100.0, 1.0)]);
+        let kinds = [
+            Some("eaux usées".to_string()),
+            Some("eaux pluviales".to_string()),
+        ];
+        let lines = [
+            LineFeature {
+                geometry: &a,
+                group: 0,
+                kind: kinds[0].clone(),
+            },
+            LineFeature {
+                geometry: &b,
+                group: 1,
+                kind: kinds[1].clone(),
+            },
+        ];
+        let out = match_lines(&lines, &rules());
+        assert_eq!(
+            out[1].parts.len(),
+            1,
+            "a rainwater pipe beside a wastewater pipe is kept"
+        );
+    }
+
+    #[test]
+    fn a_partly_matched_line_is_among_the_kept_lines_sources() {
+        // B runs along A for 60 m, then turns away: its matched part is dropped, the rest kept.
+        let a = line(&[(0.0, 0.0), (100.0, 0.0)]);
+        let b = line(&[(20.0, 0.5), (80.0, 0.5), (80.0, 60.0)]);
+        let out = matched(&[(&a, 0), (&b, 1)]);
+        assert_eq!(out[1].parts.len(), 1);
+        assert!(
+            (length(&out[1].parts[0]) - 60.0).abs() < 2.5,
+            "{}",
+            length(&out[1].parts[0])
+        );
+        assert_eq!(out[0].absorbed, vec![1], "B contributed to A");
+        assert!(
+            out[0].parts[0].contains(&out[1].parts[0][0]),
+            "B's rest starts on A (a vertex inserted)"
+        );
     }
 }

@@ -86,6 +86,11 @@ pub(crate) fn merge_lines(
         .map(|&i| LineFeature {
             geometry: &features[i].geometry,
             group: group(i),
+            kind: rules
+                .type_field
+                .as_deref()
+                .and_then(|t| features[i].get(t))
+                .and_then(|v| v.as_text()),
         })
         .collect();
     let before: Vec<Parts> = features.iter().map(|f| parts(&f.geometry)).collect();

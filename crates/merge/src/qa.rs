@@ -132,9 +132,14 @@ pub fn gaps(
     if rules.gap_band_m <= 0.0 || outlines.len() < 2 {
         return Vec::new();
     }
+    // A buffer that fails (geo can panic on degenerate rings) leaves that commune out.
     let bands: BTreeMap<&String, MultiPolygon<f64>> = outlines
         .par_iter()
-        .map(|(k, o)| (k, o.buffer(rules.gap_band_m)))
+        .filter_map(|(k, o)| {
+            catch_unwind(AssertUnwindSafe(|| o.buffer(rules.gap_band_m)))
+                .ok()
+                .map(|b| (k, b))
+        })
         .collect();
     let codes_list: Vec<&String> = outlines.keys().collect();
     let mut pairs = Vec::new();

@@ -1,6 +1,8 @@
 //! Merging one theme: the steps of the crate, in order.
 
-use crate::cluster::{cmp_survivor, deciding_criterion, fill_attributes, sources_json, GuardedUnion};
+use crate::cluster::{
+    cmp_survivor, deciding_criterion, fill_attributes, sources_json, GuardedUnion,
+};
 use crate::decision::{anchor, locator, Decision, QaItem, ThemeStats};
 use crate::polygon::{as_multipolygon, overlap};
 
@@ -121,7 +123,8 @@ pub fn merge_theme(
         .par_iter_mut()
         .map(|f| {
             let code = identity::deleguee(f, ctx.manifest, ctx.outlines);
-            let warning = renumbered.and_then(|field| identity::renumber(f, field, &code, ctx.manifest));
+            let warning =
+                renumbered.and_then(|field| identity::renumber(f, field, &code, ctx.manifest));
             f.set(crate::DELEGUEE_FIELD, Value::Text(code.clone()));
             let name = names.get(code.as_str()).copied().unwrap_or("");
             f.set(crate::DELEGUEE_NAME_FIELD, Value::Text(name.to_string()));
@@ -195,12 +198,19 @@ fn merge_pairs(
     result.stats.lap("candidates+score", &mut clock);
     // Clusters, strongest matches first; a match that would chain two features of one
     // delivery, or a logged conflict, into one cluster is kept for review instead.
-    let mut deliveries: Vec<&str> = features.iter().map(|f| f.provenance.delivery.as_str()).collect();
+    let mut deliveries: Vec<&str> = features
+        .iter()
+        .map(|f| f.provenance.delivery.as_str())
+        .collect();
     deliveries.sort_unstable();
     deliveries.dedup();
     let group: Vec<u32> = features
         .iter()
-        .map(|f| deliveries.binary_search(&f.provenance.delivery.as_str()).unwrap_or(0) as u32)
+        .map(|f| {
+            deliveries
+                .binary_search(&f.provenance.delivery.as_str())
+                .unwrap_or(0) as u32
+        })
         .collect();
     let conflicts = scored
         .iter()
@@ -224,13 +234,18 @@ fn merge_pairs(
         let s = &mut scored[k];
         if let Err(why) = uf.try_union(s.i, s.j) {
             if let Verdict::Merge(matcher, _, reason) = &s.verdict {
-                s.verdict = Verdict::Review(matcher, format!("{reason}, but not merged: {why} (a chain of matches)"));
+                s.verdict = Verdict::Review(
+                    matcher,
+                    format!("{reason}, but not merged: {why} (a chain of matches)"),
+                );
             }
         }
     }
     let updated = rules.updated_field.as_deref();
     // Overlaps to cut out of a feature (`clip_overlaps`), by feature.
-    let mut clips: BTreeMap<usize, Vec<MultiPolygon<f64>>> = BTreeMap::new();
+    // Overlaps to cut (`clip_overlaps`): (loser, winner, overlap, the log row), applied once the
+    // clusters are known — only between two features that both survive.
+    let mut clip_candidates: Vec<(usize, usize, MultiPolygon<f64>, Decision)> = Vec::new();
     for s in scored {
         let (a, b) = (&features[s.i], &features[s.j]);
         let (kept, other) = if cmp_survivor(a, b, ctx.manifest, updated).is_le() {
@@ -317,17 +332,27 @@ fn merge_pairs(
                     );
                     if let (true, Some(g)) = (rules.clip_overlaps, &geometry) {
                         // The copy that ranks lower in the survivor order gives the overlap up.
-                        let loser = if std::ptr::eq(other, a) { s.i } else { s.j };
-                        clips.entry(loser).or_default().push(g.clone());
-                        detail
-                            .push_str(&format!("; clipped out of {}", locator(&other.provenance)));
-                        result.decisions.push(decision(
-                            "overlap",
-                            s.smaller.unwrap_or(0.0),
-                            "clipped",
-                            format!(
+                        let (loser, winner) = if std::ptr::eq(other, a) {
+                            (s.i, s.j)
+                        } else {
+                            (s.j, s.i)
+                        };
+                        detail.push_str(&format!(
+                            "; to be clipped out of {}",
+                            locator(&other.provenance)
+                        ));
+                        clip_candidates.push((
+                            loser,
+                            winner,
+                            g.clone(),
+                            decision(
+                                "overlap",
+                                s.smaller.unwrap_or(0.0),
+                                "clipped",
+                                format!(
                                 "overlap of {area:.2} m² cut out of the lower-ranked feature ({})",
                                 deciding_criterion(kept, other, ctx.manifest, updated)
+                            ),
                             ),
                         ));
                     }
@@ -353,6 +378,18 @@ fn merge_pairs(
             survivor_of[m] = Some(members[0]);
         }
         clusters.insert(members[0], members);
+    }
+    let mut clips: BTreeMap<usize, Vec<MultiPolygon<f64>>> = BTreeMap::new();
+    for (loser, winner, overlap, row) in clip_candidates {
+        if survivor_of[loser].is_none() && survivor_of[winner].is_none() {
+            clips.entry(loser).or_default().push(overlap);
+            result.decisions.push(row);
+        } else {
+            result.warnings.push(format!(
+                "{}: overlap not clipped, one of the pair was merged into another feature",
+                row.other
+            ));
+        }
     }
     result.stats.lap("clusters", &mut clock);
     drop(prepared);
@@ -521,10 +558,13 @@ fn score_pair(
                     ),
                 )
             }
-            None if o.smaller_overlap >= rules.review_overlap => Verdict::Review("overlap", format!(
-                "smaller overlap {:.3} (review band {}–{}), IoU {:.3}: both kept",
-                o.smaller_overlap, rules.review_overlap, rules.min_overlap, o.iou
-            )),
+            None if o.smaller_overlap >= rules.review_overlap => Verdict::Review(
+                "overlap",
+                format!(
+                    "smaller overlap {:.3} (review band {}–{}), IoU {:.3}: both kept",
+                    o.smaller_overlap, rules.review_overlap, rules.min_overlap, o.iou
+                ),
+            ),
             _ => Verdict::Overlap(o.intersection_area, o.intersection),
         };
         return s;

@@ -159,6 +159,41 @@ fn points_match_by_distance_and_type_only() {
 }
 
 #[test]
+fn chained_matches_never_join_two_features_of_one_delivery() {
+    let m = manifest("");
+    let p = |x: f64, y: f64| Geometry::Point(geo::Point::new(X0 + x, Y0 + y));
+    let lamp = [("type", text("lanterne"))];
+    // Two lamps of commune A 1.6 m apart, one of B between them (tolerance 1 m): B matches
+    // both, but A's two lamps are two lamps.
+    let out = run(
+        Theme::Eclairage,
+        vec![
+            feature("91027", 1, p(0.0, 0.0), &lamp),
+            feature("91027", 2, p(1.6, 0.0), &lamp),
+            feature("91326", 1, p(0.7, 0.1), &lamp),
+        ],
+        &m,
+    );
+    assert_eq!(out.features.len(), 2, "{:?}", out.decisions);
+    assert_eq!(out.stats.merged_away, 1);
+    assert_eq!(out.stats.reviews, 1);
+    assert!(out
+        .decisions
+        .iter()
+        .any(|d| d.decision == "review" && d.reason.contains("one delivery")));
+    // Exactly the same place but another type: still two objects.
+    let out = run(
+        Theme::Eclairage,
+        vec![
+            feature("91027", 1, p(0.0, 0.0), &[("type", text("mât"))]),
+            feature("91326", 1, p(0.0, 0.0), &lamp),
+        ],
+        &m,
+    );
+    assert_eq!(out.features.len(), 2);
+}
+
+#[test]
 fn roads_cut_at_different_places_come_out_as_one_line_listing_both_sources() {
     let m = manifest("");
     let line = |pts: &[(f64, f64)]| {

@@ -153,11 +153,11 @@ impl Manifest {
     /// Rank of a commune in the survivor order: `[merge] priority` first, then the commune
     /// whose code the commune nouvelle keeps, then the others by code. Never the manifest's
     /// order, so that reordering deliveries does not change the output.
-    pub fn priority_rank(&self, insee: &str) -> (usize, usize, String) {
+    pub fn priority_rank<'a>(&self, insee: &'a str) -> (usize, usize, &'a str) {
         match self.merge.priority.iter().position(|p| p == insee) {
-            Some(i) => (0, i, String::new()),
-            None if insee == self.insee => (1, 0, String::new()),
-            None => (2, 0, insee.to_string()),
+            Some(i) => (0, i, ""),
+            None if insee == self.insee => (1, 0, ""),
+            None => (2, 0, insee),
         }
     }
 

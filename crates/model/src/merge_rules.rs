@@ -153,9 +153,17 @@ impl ThemeRules {
                 snap_m: 2.0,
                 ..base
             },
-            Theme::EauPotable | Theme::Assainissement => ThemeRules {
-                key: Some("idcana".into()),
+            // Pipes: each network's own numbering, so no key; wastewater and rainwater pipes
+            // laid side by side are different pipes.
+            Theme::EauPotable => ThemeRules {
                 updated_field: Some("datemaj".into()),
+                tolerance_m: 2.0,
+                snap_m: 2.0,
+                ..base
+            },
+            Theme::Assainissement => ThemeRules {
+                updated_field: Some("datemaj".into()),
+                type_field: Some("typreseau".into()),
                 tolerance_m: 2.0,
                 snap_m: 2.0,
                 ..base
@@ -274,6 +282,20 @@ impl ThemeRulesOverride {
                 if !(v.is_finite() && v >= 0.0) {
                     p.push((name, format!("must be zero or more, not {v}")));
                 }
+            }
+        }
+        // A sampling step under a centimetre only multiplies the work (and memory) by millions.
+        if let Some(v) = self.sample_m {
+            if v.is_finite() && v > 0.0 && v < 0.01 {
+                p.push(("sample_m", format!("must be at least 0.01 m, not {v}")));
+            }
+        }
+        if let (Some(r), Some(m)) = (self.review_overlap, self.min_overlap) {
+            if r > m {
+                p.push((
+                    "review_overlap",
+                    format!("{r} is above min_overlap {m}: the review band is empty"),
+                ));
             }
         }
         if let Some(a) = self.max_angle_deg {

@@ -156,6 +156,9 @@ impl BuildReport {
                         "theme {t}: {} read = {} merged output + {} merged away + {} rejected; {} matches, {} overlaps, {} conflicts, {} reviews, {} straddling, {} gaps",
                         c.read, m.output, m.merged_away, c.rejected, m.matches, m.overlaps, m.conflicts, m.reviews, m.straddles, m.gaps
                     );
+                    if m.foreign > 0 {
+                        let _ = write!(s, ", {} of communes outside the merger", m.foreign);
+                    }
                     if m.clipped > 0 {
                         let _ = write!(s, ", {} overlaps clipped", m.clipped);
                     }
