@@ -31,6 +31,9 @@ pub struct Decision {
     pub kept: String,
     /// The feature merged into it, or kept alongside it.
     pub other: String,
+    /// For a merge: the feature that survives the whole cluster (with chained matches, it
+    /// can be neither of the pair). Empty otherwise.
+    pub survivor: String,
     pub iou: Option<f64>,
     pub smaller_overlap: Option<f64>,
     pub distance_m: Option<f64>,

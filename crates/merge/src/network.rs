@@ -43,6 +43,11 @@ fn decision(
         reason: String::new(),
         kept: locator(&kept.provenance),
         other: locator(&other.provenance),
+        survivor: if what == "merged" {
+            locator(&kept.provenance)
+        } else {
+            String::new()
+        },
         iou: None,
         smaller_overlap: None,
         distance_m: None,

@@ -246,6 +246,8 @@ fn merge_pairs(
     // Overlaps to cut (`clip_overlaps`): (loser, winner, overlap, the log row), applied once the
     // clusters are known — only between two features that both survive.
     let mut clip_candidates: Vec<(usize, usize, MultiPolygon<f64>, Decision)> = Vec::new();
+    // Rows of the decisions log for merged pairs, with one of the pair.
+    let mut merged_rows: Vec<(usize, usize)> = Vec::new();
     for s in scored {
         let (a, b) = (&features[s.i], &features[s.j]);
         let (kept, other) = if cmp_survivor(a, b, ctx.manifest, updated).is_le() {
@@ -264,6 +266,7 @@ fn merge_pairs(
                 reason,
                 kept: locator(&kept.provenance),
                 other: locator(&other.provenance),
+                survivor: String::new(),
                 iou: s.iou,
                 smaller_overlap: s.smaller,
                 distance_m: s.distance,
@@ -293,6 +296,7 @@ fn merge_pairs(
                     "{reason}; {}",
                     deciding_criterion(kept, other, ctx.manifest, updated)
                 );
+                merged_rows.push((result.decisions.len(), s.i));
                 result
                     .decisions
                     .push(decision(matcher, score, "merged", why));
@@ -378,6 +382,12 @@ fn merge_pairs(
             survivor_of[m] = Some(members[0]);
         }
         clusters.insert(members[0], members);
+    }
+    // A merged pair's row names the cluster's survivor too (with chains, it may be a third
+    // feature).
+    for (row, i) in merged_rows {
+        let s = survivor_of[i].unwrap_or(i);
+        result.decisions[row].survivor = locator(&features[s].provenance);
     }
     let mut clips: BTreeMap<usize, Vec<MultiPolygon<f64>>> = BTreeMap::new();
     for (loser, winner, overlap, row) in clip_candidates {

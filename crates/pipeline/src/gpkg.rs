@@ -1,10 +1,13 @@
 //! The GeoPackage a GIS expert opens in QGIS: several layers in one file, through GDAL.
 
-use crate::write::Table;
+use crate::write::{layer_geometry_type, Table};
 use crate::BuildError;
 use flatgeobuf::ColumnType;
+use flatgeobuf::GeometryType;
 use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, ToGdal};
 use gdal_sys::OGRFieldType;
+use geo::{Geometry, MultiLineString, MultiPoint, MultiPolygon};
+use std::borrow::Cow;
 use std::path::Path;
 use tuilerie_model::{CrsRef, Value};
 
@@ -18,6 +21,34 @@ fn field_type<'a>(t: ColumnType, mut values: impl Iterator<Item = &'a Value>) ->
         }
         ColumnType::DateTime => OGRFieldType::OFTDateTime,
         _ => OGRFieldType::OFTString,
+    }
+}
+
+/// The OGR type of a layer whose geometries are all of `t` (multi when singles and multis mix).
+fn ogr_type(t: GeometryType) -> u32 {
+    use gdal_sys::OGRwkbGeometryType::*;
+    match t {
+        GeometryType::Point => wkbPoint,
+        GeometryType::MultiPoint => wkbMultiPoint,
+        GeometryType::LineString => wkbLineString,
+        GeometryType::MultiLineString => wkbMultiLineString,
+        GeometryType::Polygon => wkbPolygon,
+        GeometryType::MultiPolygon => wkbMultiPolygon,
+        _ => wkbUnknown,
+    }
+}
+
+/// A single geometry as the multi type of its layer, so that QGIS sees one type per layer.
+fn promoted(g: &Geometry<f64>, layer: GeometryType) -> Cow<'_, Geometry<f64>> {
+    match (g, layer) {
+        (Geometry::Point(p), GeometryType::MultiPoint) => Cow::Owned(MultiPoint(vec![*p]).into()),
+        (Geometry::LineString(l), GeometryType::MultiLineString) => {
+            Cow::Owned(MultiLineString(vec![l.clone()]).into())
+        }
+        (Geometry::Polygon(p), GeometryType::MultiPolygon) => {
+            Cow::Owned(MultiPolygon(vec![p.clone()]).into())
+        }
+        _ => Cow::Borrowed(g),
     }
 }
 
@@ -40,11 +71,12 @@ pub(crate) fn write_gpkg(
             .map_err(|e| err(&e))?;
         let mut txn = ds.start_transaction().map_err(|e| err(&e))?;
         for (name, table) in &layers {
+            let gtype = layer_geometry_type(table.rows.iter().filter_map(|(g, _)| *g));
             let layer = txn
                 .create_layer(LayerOptions {
                     name,
                     srs: Some(&srs),
-                    ty: gdal_sys::OGRwkbGeometryType::wkbUnknown,
+                    ty: ogr_type(gtype),
                     options: None,
                 })
                 .map_err(|e| err(&e))?;
@@ -80,7 +112,7 @@ pub(crate) fn write_gpkg(
                 }
                 if let Some(g) = geom {
                     // A geometry GDAL cannot take (NaN…) is dropped; rejects say why.
-                    if let Ok(gg) = g.to_gdal() {
+                    if let Ok(gg) = promoted(g, gtype).to_gdal() {
                         let _ = f.set_geometry(gg);
                     }
                 }

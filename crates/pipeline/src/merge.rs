@@ -44,7 +44,7 @@ pub fn merge_all(
     out
 }
 
-const DECISION_COLUMNS: [&str; 12] = [
+const DECISION_COLUMNS: [&str; 13] = [
     "theme",
     "matcher",
     "score",
@@ -52,6 +52,7 @@ const DECISION_COLUMNS: [&str; 12] = [
     "reason",
     "kept",
     "other",
+    "survivor",
     "iou",
     "smaller_overlap",
     "distance_m",
@@ -69,6 +70,7 @@ fn decision_values(d: &Decision) -> Vec<Value> {
         Value::Text(d.reason.clone()),
         Value::Text(d.kept.clone()),
         Value::Text(d.other.clone()),
+        Value::Text(d.survivor.clone()),
         real(d.iou),
         real(d.smaller_overlap),
         real(d.distance_m),
@@ -121,6 +123,7 @@ pub(crate) fn decisions_table<'a>(
         ColumnType::String,
         ColumnType::String,
         ColumnType::Double,
+        ColumnType::String,
         ColumnType::String,
         ColumnType::String,
         ColumnType::String,

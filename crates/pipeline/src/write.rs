@@ -66,7 +66,9 @@ fn column_value<'a>(v: &'a Value, ty: ColumnType, buf: &'a mut String) -> Option
 
 /// The layer's geometry type: the single type when all agree, the multi type when singles and
 /// multis of one family mix (promoted on write), `Unknown` for mixed families.
-fn layer_geometry_type<'a>(geoms: impl Iterator<Item = &'a Geometry<f64>>) -> GeometryType {
+pub(crate) fn layer_geometry_type<'a>(
+    geoms: impl Iterator<Item = &'a Geometry<f64>>,
+) -> GeometryType {
     let mut t: Option<GeometryType> = None;
     for g in geoms {
         let gt = match g {
