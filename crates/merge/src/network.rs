@@ -115,10 +115,10 @@ pub(crate) fn merge_lines(
         let f = &features[order[pos]];
         let whole = o.parts.is_empty();
         for m in &o.matches {
-            let rest = if whole {
+            let rest = if m.appended {
+                "the rest was appended to the kept line (one continuous line)"
+            } else if whole {
                 "absorbed"
-            } else if m.appended {
-                "the rest was appended to the kept line"
             } else {
                 "the rest is kept, snapped onto the kept line"
             };
