@@ -128,3 +128,61 @@ fn clip_overlaps_cuts_the_lower_ranked_parcel_and_logs_it() {
         "the winner is untouched"
     );
 }
+
+#[test]
+fn odd_geometries_go_through_every_step_without_panicking() {
+    use geo::{Coord, GeometryCollection, LineString, MultiPolygon, Point, Polygon};
+    let m = manifest("[themes.divers]\nwithin_delivery = true");
+    let o = outlines();
+    let c = |x: f64, y: f64| Coord {
+        x: 650_000.0 + x,
+        y: 6_840_000.0 + y,
+    };
+    let bow_tie = Polygon::new(
+        LineString::from(vec![
+            c(90.0, 0.0),
+            c(110.0, 10.0),
+            c(110.0, 0.0),
+            c(90.0, 10.0),
+            c(90.0, 0.0),
+        ]),
+        vec![],
+    );
+    let flat = Polygon::new(
+        LineString::from(vec![c(99.0, 5.0), c(101.0, 5.0), c(99.0, 5.0)]),
+        vec![],
+    );
+    let odd: Vec<Geometry> = vec![
+        Geometry::MultiPolygon(MultiPolygon(vec![])),
+        Geometry::Polygon(bow_tie.clone()),
+        Geometry::Polygon(bow_tie),
+        Geometry::Polygon(flat),
+        Geometry::GeometryCollection(GeometryCollection(vec![
+            rect(95.0, 0.0, 10.0, 10.0),
+            Point::from(c(100.0, 5.0)).into(),
+        ])),
+        Geometry::LineString(LineString::from(vec![c(100.0, 5.0)])),
+        Geometry::LineString(LineString::from(vec![
+            c(95.0, 5.0),
+            c(95.0, 5.0),
+            c(105.0, 5.0),
+            c(105.0, 5.0),
+        ])),
+        Geometry::Point(Point::from(c(100.0, 5.0))),
+    ];
+    for theme in [
+        Theme::Parcelles,
+        Theme::Voirie,
+        Theme::Eclairage,
+        Theme::Custom("divers".into()),
+    ] {
+        let features: Vec<Feature> = odd
+            .iter()
+            .enumerate()
+            .map(|(i, g)| parcel(if i % 2 == 0 { "91027" } else { "91326" }, i, g.clone()))
+            .collect();
+        let out = run(theme.clone(), features, &m, &o);
+        assert!(out.stats.reconciles(), "{theme}: {:?}", out.stats);
+        assert_eq!(out.stats.input, odd.len());
+    }
+}

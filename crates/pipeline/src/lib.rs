@@ -85,6 +85,9 @@ pub enum BuildError {
     Write { path: PathBuf, reason: String },
     #[error("outlines: {0}")]
     Outlines(String),
+    /// A bug, not bad input: the merge of a theme panicked (nothing was written for it).
+    #[error("internal error while merging theme {theme}: {reason}")]
+    Merge { theme: String, reason: String },
 }
 
 /// Run ingest on a manifest and write the layers, the rejects and the report into `out`.
@@ -127,7 +130,7 @@ pub fn build(
     } else {
         let merge_started = Instant::now();
         let themes = std::mem::take(&mut ingested.themes);
-        let merged = merge::merge_all(manifest, themes, &ingested.outlines, options.quiet);
+        let merged = merge::merge_all(manifest, themes, &ingested.outlines, options.quiet)?;
         report
             .timings_ms
             .insert("merge".into(), merge_started.elapsed().as_millis() as u64);

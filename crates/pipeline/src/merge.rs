@@ -21,19 +21,31 @@ pub struct Merged {
     pub warnings: Vec<String>,
 }
 
-/// Merge each theme (one after the other; each is parallel inside).
+/// Merge each theme (one after the other; each is parallel inside). The geometry steps guard
+/// themselves against the geometry library's panics; a panic anywhere else is a bug, reported
+/// as such for its theme rather than aborting the process.
 pub fn merge_all(
     manifest: &Manifest,
     themes: BTreeMap<Theme, Vec<Feature>>,
     outlines: &BTreeMap<String, MultiPolygon<f64>>,
     quiet: bool,
-) -> Merged {
+) -> Result<Merged, BuildError> {
     let progress = Progress::new("merge", quiet);
     let ctx = MergeContext { manifest, outlines };
     let mut out = Merged::default();
     for (theme, features) in themes {
         progress.message(&format!("merge {theme}: {} features", features.len()), true);
-        let m = merge_theme(&theme, features, &ctx);
+        let m = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            merge_theme(&theme, features, &ctx)
+        }))
+        .map_err(|e| BuildError::Merge {
+            theme: theme.name().to_string(),
+            reason: e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into()),
+        })?;
         out.decisions.extend(m.decisions);
         out.qa.extend(m.qa);
         out.warnings.extend(m.warnings);
@@ -41,7 +53,7 @@ pub fn merge_all(
         out.themes.insert(theme, m.features);
     }
     progress.finish();
-    out
+    Ok(out)
 }
 
 const DECISION_COLUMNS: [&str; 13] = [
