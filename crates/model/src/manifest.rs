@@ -23,6 +23,11 @@
 //! # drop_unmapped = true        # drop source fields that the mapping does not name
 //! # drop = ["NATURE"]           # drop these source fields
 //! mapping = { IDU = "id", SECTION = "section", NUMERO = "numero", CONTENANCE = "contenance", DATE_MAJ = "updated" }
+//!
+//! [merge]                         # optional: survivor order, renumbering (see merge_rules)
+//! priority = ["91027"]
+//! [themes.voirie]                 # optional: a theme's matcher thresholds (see merge_rules)
+//! tolerance_m = 2.0
 //! ```
 //!
 //! Parsing collects every problem at once ([`ManifestError::Invalid`]) so that a user fixes

@@ -20,7 +20,6 @@
 //! within_delivery = true
 //! ```
 
-use crate::schema::GeometryFamily;
 use crate::Theme;
 use serde::{Deserialize, Serialize};
 
@@ -174,11 +173,6 @@ impl ThemeRules {
             },
             Theme::Custom(_) => base,
         }
-    }
-
-    /// The family the matchers treat this theme's features as.
-    pub fn family(theme: &Theme) -> GeometryFamily {
-        theme.geometry_family()
     }
 }
 
