@@ -122,8 +122,22 @@ enum Recency {
     Text(String),
 }
 
+/// One day on the recency scale (`yyyymmdd` × DAY + `HHMMSS`).
+const DAY: f64 = 1_000_000.0;
+
+/// A number that may be a date: `yyyymmdd` (EDIGEO's `20140303`) or a year (`2014`) on the
+/// same scale as dates; any other number as is.
+fn int_date(n: f64) -> f64 {
+    if n.fract() == 0.0 && (10_000_000.0..=99_991_231.0).contains(&n) {
+        n * DAY
+    } else if n.fract() == 0.0 && (1000.0..=2999.0).contains(&n) {
+        n * 10_000.0 * DAY
+    } else {
+        n
+    }
+}
+
 fn recency(v: &Value) -> Option<Recency> {
-    const DAY: f64 = 1_000_000.0;
     let yyyymmdd = |d: &chrono::NaiveDate| {
         use chrono::Datelike;
         (d.year() as f64 * 10_000.0 + d.month() as f64 * 100.0 + d.day() as f64) * DAY
@@ -137,14 +151,27 @@ fn recency(v: &Value) -> Option<Recency> {
                 yyyymmdd(&t.date()) + (t.hour() * 10_000 + t.minute() * 100 + t.second()) as f64,
             )
         }
-        // An 8-digit integer is a date written as yyyymmdd.
-        Value::Int(i) if (10_000_000..=99_991_231).contains(i) => Recency::Number(*i as f64 * DAY),
-        Value::Int(i) => Recency::Number(*i as f64),
-        Value::Real(r) if r.is_finite() => Recency::Number(*r),
-        Value::Text(t) => match chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
-            Ok(d) => Recency::Number(yyyymmdd(&d)),
-            Err(_) => Recency::Text(t.clone()),
-        },
+        Value::Int(i) => Recency::Number(int_date(*i as f64)),
+        Value::Real(r) if r.is_finite() => Recency::Number(int_date(*r)),
+        Value::Text(t) => {
+            let t = t.trim();
+            let date = ["%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d"]
+                .iter()
+                .find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok());
+            let time = [
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S",
+                "%Y/%m/%d %H:%M:%S",
+            ]
+            .iter()
+            .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok());
+            match (time, date, t.parse::<f64>()) {
+                (Some(dt), _, _) => return recency(&Value::DateTime(dt)),
+                (None, Some(d), _) => Recency::Number(yyyymmdd(&d)),
+                (None, None, Ok(n)) if n.is_finite() => Recency::Number(int_date(n)),
+                _ => Recency::Text(t.to_string()),
+            }
+        }
         other => Recency::Text(other.as_text().unwrap_or_default()),
     })
 }
@@ -311,6 +338,26 @@ mod tests {
         assert_eq!(
             cmp_values(Some(&Value::Real(10.0)), Some(&Value::Real(9.5))),
             Ordering::Greater
+        );
+        // Dates as text in other encodings, and years.
+        for later in ["20150101", "01/01/2015", "2014-03-03T10:00:00"] {
+            assert_eq!(
+                cmp_values(Some(&Value::Text(later.into())), Some(&d)),
+                Ordering::Greater,
+                "{later}"
+            );
+        }
+        assert_eq!(
+            cmp_values(Some(&Value::Text("20131231".into())), Some(&d)),
+            Ordering::Less
+        );
+        assert_eq!(
+            cmp_values(Some(&Value::Int(2015)), Some(&d)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            cmp_values(Some(&Value::Int(2013)), Some(&d)),
+            Ordering::Less
         );
     }
 }

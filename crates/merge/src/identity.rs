@@ -7,9 +7,10 @@
 //! survey margin) keeps its id and is reported; an id already in the merged form is recognised
 //! by its préfixe.
 
-use geo::{BoundingRect, Contains, InteriorPoint, MultiPolygon};
+use geo::{BoundingRect, Contains, InteriorPoint, MultiPolygon, Rect};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use tuilerie_model::manifest::is_insee;
 use tuilerie_model::{Feature, Manifest, Theme, Value};
 
 /// The last three digits of an INSEE code: the préfixe of an absorbed commune's parcels, and
@@ -20,10 +21,19 @@ fn last3(insee: &str) -> &str {
 
 /// A 14-character parcel id split into (commune, préfixe, section + numéro).
 fn parcel_parts(id: &str) -> Option<(&str, &str, &str)> {
-    if id.len() != 14 || !id.is_ascii() {
+    if id.len() != 14 || !id.is_ascii() || !is_insee(&id[..5]) {
         return None;
     }
     Some((&id[..5], &id[5..8], &id[8..]))
+}
+
+/// An EDIGEO id (`IDU`: 8 characters for a section, 12 for a parcel) split into (the
+/// commune's last three digits, préfixe, the rest).
+fn edigeo_parts(idu: &str) -> Option<(&str, &str, &str)> {
+    let ok = (idu.len() == 8 || idu.len() == 12)
+        && idu.is_ascii()
+        && idu[..3].chars().all(|c| c.is_ascii_digit());
+    ok.then(|| (&idu[..3], &idu[3..6], &idu[6..]))
 }
 
 /// The member commune whose parcels carry this préfixe in the commune nouvelle, if any.
@@ -35,35 +45,73 @@ fn member_by_prefix<'a>(manifest: &'a Manifest, prefix: &str) -> Option<&'a str>
         .find(|c| *c != manifest.insee && last3(c) == prefix)
 }
 
-/// A parcel id in its pre-merger form, so that a copy delivered before the merger and one
-/// delivered after it (`91326000AB0012`, `91027326AB0012`) have the same key.
-pub fn canonical_parcel_id<'a>(id: &'a str, manifest: &Manifest) -> Cow<'a, str> {
-    match parcel_parts(id) {
-        Some((code, prefix, rest)) if code == manifest.insee && prefix != "000" => {
+/// A cadastral key in its pre-merger form, so that a copy delivered before the merger and one
+/// delivered after it (`91326000AB0012` and `91027326AB0012`; EDIGEO `326000AB` and
+/// `027326AB`) compare equal. Other keys as they are.
+pub fn canonical_key<'a>(
+    theme: &Theme,
+    field: &str,
+    key: &'a str,
+    manifest: &Manifest,
+) -> Cow<'a, str> {
+    let kept = manifest.insee.as_str();
+    let which = renumbered_field(theme, Some(field)).filter(|f| *f == field);
+    match (which, parcel_parts(key), edigeo_parts(key)) {
+        (Some("id"), Some((code, prefix, rest)), _) if code == kept && prefix != "000" => {
             match member_by_prefix(manifest, prefix) {
-                Some(member) => Cow::Owned(format!("{member}000{rest}")),
-                None => Cow::Borrowed(id),
+                Some(m) => Cow::Owned(format!("{m}000{rest}")),
+                None => Cow::Borrowed(key),
             }
         }
-        _ => Cow::Borrowed(id),
+        (Some("IDU"), _, Some((code, prefix, rest))) if code == last3(kept) && prefix != "000" => {
+            match member_by_prefix(manifest, prefix) {
+                Some(m) => Cow::Owned(format!("{}000{rest}", last3(m))),
+                None => Cow::Borrowed(key),
+            }
+        }
+        _ => Cow::Borrowed(key),
     }
 }
 
+/// A former commune's outline with its envelope, computed once.
+pub struct Outline<'a> {
+    pub code: &'a str,
+    pub shape: &'a MultiPolygon<f64>,
+    pub bbox: Rect<f64>,
+}
+
+/// The outlines with their envelopes.
+pub fn prepare_outlines(outlines: &BTreeMap<String, MultiPolygon<f64>>) -> Vec<Outline<'_>> {
+    outlines
+        .iter()
+        .filter_map(|(code, shape)| {
+            Some(Outline {
+                code,
+                shape,
+                bbox: shape.bounding_rect()?,
+            })
+        })
+        .collect()
+}
+
 /// The former commune a feature belongs to. A cadastral id beats everything (Juvisy's delivery
-/// repeats Athis-Mons parcels): a parcel id names its commune — a member, one outside the merger
-/// (returned as is: the caller reports it), or the kept code with an absorbed commune's préfixe;
-/// an EDIGEO `IDU` names it by its last three digits. Else the `commune` field when it names a
-/// member, the outline holding the feature's interior point, the commune that delivered it.
+/// repeats Athis-Mons parcels): a parcel's id names its commune — a member, one outside the
+/// merger (returned as is: the caller reports it), or the kept code with an absorbed commune's
+/// préfixe; an EDIGEO `IDU` names it by its last three digits (or by its préfixe, once
+/// merged). Else the `commune` field when it names a member, the outline holding the
+/// feature's interior point, the commune that delivered it.
 pub fn deleguee(
     f: &Feature,
+    theme: &Theme,
     manifest: &Manifest,
-    outlines: &BTreeMap<String, MultiPolygon<f64>>,
+    outlines: &[Outline<'_>],
 ) -> String {
-    let member = |code: &str| manifest.commune(code).is_some();
-    if let Some(Value::Text(id)) = f.get("id") {
-        if let Some((code, prefix, _)) = parcel_parts(id) {
-            if code.chars().all(|c| c.is_ascii_alphanumeric()) {
-                if code == manifest.insee && prefix != "000" {
+    let kept = manifest.insee.as_str();
+    let field = renumbered_field(theme, Some("IDU"));
+    if field == Some("id") {
+        if let Some(Value::Text(id)) = f.get("id") {
+            if let Some((code, prefix, _)) = parcel_parts(id) {
+                if code == kept && prefix != "000" {
                     if let Some(m) = member_by_prefix(manifest, prefix) {
                         return m.to_string();
                     }
@@ -72,32 +120,33 @@ pub fn deleguee(
             }
         }
     }
-    if let Some(Value::Text(idu)) = f.get("IDU") {
-        if (idu.len() == 8 || idu.len() == 12) && idu.is_ascii() {
-            let mut by_digits = manifest
-                .communes
-                .iter()
-                .filter(|c| last3(&c.insee) == &idu[..3]);
+    if field == Some("IDU") {
+        if let Some((code, prefix, _)) = f.get("IDU").and_then(|v| match v {
+            Value::Text(t) => edigeo_parts(t),
+            _ => None,
+        }) {
+            if code == last3(kept) && prefix != "000" {
+                if let Some(m) = member_by_prefix(manifest, prefix) {
+                    return m.to_string();
+                }
+            }
+            let mut by_digits = manifest.communes.iter().filter(|c| last3(&c.insee) == code);
             if let (Some(c), None) = (by_digits.next(), by_digits.next()) {
                 return c.insee.clone();
             }
         }
     }
     if let Some(Value::Text(code)) = f.get("commune") {
-        if member(code) {
+        if manifest.is_member(code) {
             return code.clone();
         }
     }
     if let Some(p) = f.geometry.interior_point() {
         let holding = outlines
             .iter()
-            .filter(|(_, o)| {
-                o.bounding_rect()
-                    .is_some_and(|r| geo::Intersects::intersects(&r, &p))
-            })
-            .find(|(_, o)| o.contains(&p));
-        if let Some((code, _)) = holding {
-            return code.clone();
+            .find(|o| geo::Intersects::intersects(&o.bbox, &p) && o.shape.contains(&p));
+        if let Some(o) = holding {
+            return o.code.to_string();
         }
     }
     f.provenance.commune.clone()
@@ -180,7 +229,7 @@ pub fn renumber(
     let Some(Value::Text(id)) = f.get(field).cloned() else {
         return None;
     };
-    let why = if manifest.commune(deleguee).is_none() {
+    let why = if !manifest.is_member(deleguee) {
         format!("id {id} belongs to commune {deleguee}, outside the merger")
     } else {
         match renumber_id(&id, deleguee, &manifest.insee) {

@@ -40,9 +40,12 @@ pub struct LineRules {
 pub struct LineOutcome {
     /// Its kept parts (empty when it was absorbed entirely).
     pub parts: Vec<Vec<Coord<f64>>>,
-    /// Other inputs whose pieces were merged into this one: `(input, covered metres)`, and
-    /// pieces appended to it.
+    /// Other inputs that duplicated part of this one, or whose rest was appended to it: its
+    /// sources.
     pub absorbed: Vec<usize>,
+    /// Of those, the ones that became part of it (absorbed whole, or appended): they fill its
+    /// missing attributes. A line that only ran alongside for a while is another road.
+    pub fillers: Vec<usize>,
     /// Matches found for this line: (accepted line, metres covered, mean distance, appended).
     pub matches: Vec<LineMatch>,
 }
@@ -75,6 +78,21 @@ fn parts_of(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
         Geometry::Line(l) => vec![vec![l.start, l.end]],
         _ => Vec::new(),
     }
+}
+
+/// The direction of segment `k` of a line; a zero-length segment (a repeated vertex) takes
+/// the direction of the nearest segment that has one.
+fn direction(line: &[Coord<f64>], k: usize) -> Coord<f64> {
+    let seg = |i: usize| Coord {
+        x: line[i + 1].x - line[i].x,
+        y: line[i + 1].y - line[i].y,
+    };
+    let n = line.len().saturating_sub(1);
+    (k..n)
+        .chain((0..k.min(n)).rev())
+        .map(seg)
+        .find(|d| d.x != 0.0 || d.y != 0.0)
+        .unwrap_or(Coord { x: 0.0, y: 0.0 })
 }
 
 /// The angle (degrees, 0–90) between two undirected directions.
@@ -194,10 +212,7 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
             }
             let mut ss = samples(&part, rules.sample);
             for smp in ss.iter_mut() {
-                let dir = Coord {
-                    x: part[smp.seg + 1].x - part[smp.seg].x,
-                    y: part[smp.seg + 1].y - part[smp.seg].y,
-                };
+                let dir = direction(&part, smp.seg);
                 let mut best: Option<(usize, f64, Coord<f64>, f64)> = None;
                 for seg in tree.locate_within_distance([smp.at.x, smp.at.y], tol2) {
                     let owner = seg.data.0;
@@ -325,8 +340,8 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
                         if let Some(m) = matches.get_mut(&owner) {
                             m.3 = true;
                         }
-                        if !out[owner].absorbed.contains(&f) {
-                            out[owner].absorbed.push(f);
+                        if !out[owner].fillers.contains(&f) {
+                            out[owner].fillers.push(f);
                         }
                     } else {
                         insert_vertex(&mut out[owner].parts, p);
@@ -352,11 +367,28 @@ pub fn match_lines(lines: &[LineFeature<'_>], rules: &LineRules) -> Vec<LineOutc
                 appended,
             })
             .collect();
-        // Every line that covered part of this one lists it among its sources.
+        // Every line that covered part of this one lists it among its sources; a line absorbed
+        // whole also fills the attributes of the line that covered most of it.
         for m in 0..out[f].matches.len() {
             let owner = out[f].matches[m].against;
             if !out[owner].absorbed.contains(&f) {
                 out[owner].absorbed.push(f);
+            }
+        }
+        if out[f].parts.is_empty() {
+            let best = out[f]
+                .matches
+                .iter()
+                .max_by(|a, b| {
+                    a.covered_m
+                        .total_cmp(&b.covered_m)
+                        .then(b.against.cmp(&a.against))
+                })
+                .map(|m| m.against);
+            if let Some(owner) = best {
+                if !out[owner].fillers.contains(&f) {
+                    out[owner].fillers.push(f);
+                }
             }
         }
     }
@@ -391,13 +423,16 @@ fn runs(ss: &[Sample], rules: &LineRules) -> Vec<bool> {
     }
     for (a, b) in spans(&c, true) {
         // A short run is a duplicate only at an end of the line, and only when it runs
-        // parallel (within half the angle): the end of a copy overlapping a kept line's end.
-        // A road meeting another at a junction converges on it, and stays whole.
+        // parallel: the end of a copy overlapping a kept line's end.
+        // Parallel: every angle within a third of the limit (10°). A road meeting another at
+        // a shallow junction of θ runs within the tolerance for tolerance / sin θ metres: at
+        // 10° that is already longer than `min_match`, so a short run this parallel is the end
+        // of a copy, never a junction.
         let at_end = a == 0 || b + 1 == c.len();
         let parallel = ss[a..=b]
             .iter()
             .filter_map(|x| x.hit)
-            .all(|(_, _, _, turn)| turn <= rules.max_angle_deg / 2.0);
+            .all(|(_, _, _, turn)| turn <= rules.max_angle_deg / 3.0);
         if ss[b].s - ss[a].s < rules.min_match && !(at_end && parallel) {
             c[a..=b].iter_mut().for_each(|x| *x = false);
         }
@@ -407,7 +442,7 @@ fn runs(ss: &[Sample], rules: &LineRules) -> Vec<bool> {
 
 fn same_kind(a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
-        (Some(x), Some(y)) => x == y,
+        (Some(x), Some(y)) => x.trim().to_lowercase() == y.trim().to_lowercase(),
         _ => true,
     }
 }
@@ -532,6 +567,19 @@ mod tests {
         let out = matched(&[(&a, 0), (&c, 1)]);
         assert!(out[1].parts.is_empty());
         assert_eq!(out[0].absorbed, vec![1]);
+    }
+
+    #[test]
+    fn a_repeated_vertex_has_the_direction_of_its_neighbour() {
+        // A copy 0.8 m off whose first and last vertices are doubled: absorbed whole, no stub.
+        let a = line(&[(0.0, 0.0), (100.0, 0.0)]);
+        let b = line(&[(10.0, 0.8), (10.0, 0.8), (90.0, 0.8), (90.0, 0.8)]);
+        let out = matched(&[(&a, 0), (&b, 1)]);
+        assert!(out[1].parts.is_empty(), "{:?}", out[1].parts);
+        assert_eq!(
+            out[0].parts,
+            vec![vec![Coord { x: 0.0, y: 0.0 }, Coord { x: 100.0, y: 0.0 }]]
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ struct KeptLine {
     input: usize,
     parts: Parts,
     absorbed: Vec<usize>,
+    fillers: Vec<usize>,
 }
 
 fn parts(g: &Geometry<f64>) -> Parts {
@@ -149,6 +150,7 @@ pub(crate) fn merge_lines(
                 input: i,
                 parts: o.parts.clone(),
                 absorbed: o.absorbed.iter().map(|&p| order[p]).collect(),
+                fillers: o.fillers.iter().map(|&p| order[p]).collect(),
             });
         }
     }
@@ -204,12 +206,11 @@ pub(crate) fn merge_lines(
         };
         f.geometry = geometry;
         length_after += total_length(&f.geometry);
-        let others: Vec<&Feature> = k
-            .absorbed
-            .iter()
-            .filter_map(|a| contributors.get(a))
-            .collect();
-        fill_attributes(&mut f, &others);
+        let of = |list: &[usize]| -> Vec<&Feature> {
+            list.iter().filter_map(|a| contributors.get(a)).collect()
+        };
+        fill_attributes(&mut f, &of(&k.fillers));
+        let others = of(&k.absorbed);
         let sources = sources_json(
             std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
         );

@@ -12,6 +12,15 @@ pub fn as_point(g: &Geometry<f64>) -> Option<Point<f64>> {
     }
 }
 
+/// Whether two type values allow the same object: equal ignoring case and surrounding
+/// spaces (`Eaux usées`, `eaux usées `), or one of them missing (a missing type does not veto).
+pub fn same_type(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a.and_then(Value::as_text), b.and_then(Value::as_text)) {
+        (Some(x), Some(y)) => x.trim().to_lowercase() == y.trim().to_lowercase(),
+        _ => true,
+    }
+}
+
 /// `Some(score)` (1 at the same place, 0 at the tolerance) when two points match: distance
 /// within `tolerance`, and types equal when both are given (a missing type does not veto).
 pub fn score(
@@ -22,10 +31,7 @@ pub fn score(
     tolerance: f64,
 ) -> Option<(f64, f64)> {
     let d = Euclidean.distance(a, b);
-    let types_agree = match (type_a, type_b) {
-        (Some(x), Some(y)) if !x.is_null() && !y.is_null() => x.as_text() == y.as_text(),
-        _ => true,
-    };
+    let types_agree = same_type(type_a, type_b);
     (d <= tolerance && types_agree).then(|| (1.0 - d / tolerance.max(f64::MIN_POSITIVE), d))
 }
 

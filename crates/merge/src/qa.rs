@@ -128,19 +128,32 @@ pub fn gaps(
     codes: &[String],
     outlines: &BTreeMap<String, MultiPolygon<f64>>,
     rules: &ThemeRules,
+    warnings: &mut Vec<String>,
 ) -> Vec<QaItem> {
     if rules.gap_band_m <= 0.0 || outlines.len() < 2 {
         return Vec::new();
     }
-    // A buffer that fails (geo can panic on degenerate rings) leaves that commune out.
-    let bands: BTreeMap<&String, MultiPolygon<f64>> = outlines
+    // A buffer that fails (geo can panic on degenerate rings) leaves that commune out, said.
+    let buffered: Vec<(&String, Option<MultiPolygon<f64>>)> = outlines
         .par_iter()
-        .filter_map(|(k, o)| {
-            catch_unwind(AssertUnwindSafe(|| o.buffer(rules.gap_band_m)))
-                .ok()
-                .map(|b| (k, b))
+        .map(|(k, o)| {
+            (
+                k,
+                catch_unwind(AssertUnwindSafe(|| o.buffer(rules.gap_band_m))).ok(),
+            )
         })
         .collect();
+    let mut bands: BTreeMap<&String, MultiPolygon<f64>> = BTreeMap::new();
+    for (k, band) in buffered {
+        match band {
+            Some(b) => {
+                bands.insert(k, b);
+            }
+            None => warnings.push(format!(
+                "theme {theme}: the outline of {k} could not be buffered; no gap search along its boundaries"
+            )),
+        }
+    }
     let codes_list: Vec<&String> = outlines.keys().collect();
     let mut pairs = Vec::new();
     for (i, a) in codes_list.iter().enumerate() {
@@ -148,15 +161,25 @@ pub fn gaps(
             pairs.push((*a, *b));
         }
     }
-    pairs
+    let found: Vec<Option<Vec<QaItem>>> = pairs
         .par_iter()
-        .flat_map_iter(|(a, b)| {
+        .map(|(a, b)| {
             catch_unwind(AssertUnwindSafe(|| {
                 gaps_between(theme, a, b, &bands, features, codes, rules)
             }))
-            .unwrap_or_default()
+            .ok()
         })
-        .collect()
+        .collect();
+    let mut out = Vec::new();
+    for ((a, b), f) in pairs.iter().zip(found) {
+        match f {
+            Some(items) => out.extend(items),
+            None => warnings.push(format!(
+                "theme {theme}: the gap search between {a} and {b} failed (geometry library); none reported there"
+            )),
+        }
+    }
+    out
 }
 
 fn gaps_between(

@@ -40,6 +40,9 @@ enum Verdict {
     Conflict(String),
     /// Different objects overlapping by this much (with the overlap).
     Overlap(f64, Option<MultiPolygon<f64>>),
+    /// Known to be different objects (other types, other keys): no match, no QA, but never
+    /// joined into one cluster through a third feature either.
+    Distinct,
     Nothing,
 }
 
@@ -71,10 +74,7 @@ fn key_of(f: &Feature, key: Option<&str>, theme: &Theme, manifest: &Manifest) ->
     if v.is_empty() {
         return None;
     }
-    Some(match (theme, field) {
-        (Theme::Parcelles, "id") => identity::canonical_parcel_id(v, manifest).into_owned(),
-        _ => v.to_string(),
-    })
+    Some(identity::canonical_key(theme, field, v, manifest).into_owned())
 }
 
 /// Merge the features of one theme.
@@ -119,10 +119,11 @@ pub fn merge_theme(
         .renumber
         .then(|| identity::renumbered_field(theme, rules.key.as_deref()))
         .flatten();
+    let outlines = identity::prepare_outlines(ctx.outlines);
     let (codes, warnings): (Vec<String>, Vec<Option<String>>) = merged
         .par_iter_mut()
         .map(|f| {
-            let code = identity::deleguee(f, ctx.manifest, ctx.outlines);
+            let code = identity::deleguee(f, theme, ctx.manifest, &outlines);
             let warning =
                 renumbered.and_then(|field| identity::renumber(f, field, &code, ctx.manifest));
             f.set(crate::DELEGUEE_FIELD, Value::Text(code.clone()));
@@ -133,7 +134,7 @@ pub fn merge_theme(
         .unzip();
     // Features of communes outside the merger (a delivery's survey margin): kept, reported.
     for (f, code) in merged.iter().zip(&codes) {
-        if ctx.manifest.commune(code).is_none() {
+        if !ctx.manifest.is_member(code) {
             result.stats.foreign += 1;
             result.qa.push(QaItem {
                 theme: theme.name().to_string(),
@@ -157,7 +158,14 @@ pub fn merge_theme(
     result.stats.straddles = straddles.len();
     result.qa.extend(straddles);
     if theme.geometry_family() != GeometryFamily::Line {
-        let gaps = qa::gaps(theme.name(), &merged, &codes, ctx.outlines, &rules);
+        let gaps = qa::gaps(
+            theme.name(),
+            &merged,
+            &codes,
+            ctx.outlines,
+            &rules,
+            &mut result.warnings,
+        );
         result.stats.gaps = gaps.len();
         result.qa.extend(gaps);
     }
@@ -212,9 +220,18 @@ fn merge_pairs(
                 .unwrap_or(0) as u32
         })
         .collect();
+    // Pairs with evidence that they are different objects: never joined through a third.
     let conflicts = scored
         .iter()
-        .filter(|s| matches!(s.verdict, Verdict::Conflict(_)))
+        .filter(|s| {
+            matches!(
+                s.verdict,
+                Verdict::Conflict(_)
+                    | Verdict::Review(..)
+                    | Verdict::Overlap(..)
+                    | Verdict::Distinct
+            )
+        })
         .map(|s| (s.i, s.j))
         .collect();
     let mut uf = GuardedUnion::new(group, within, conflicts);
@@ -329,7 +346,7 @@ fn merge_pairs(
             Verdict::Overlap(area, geometry) => {
                 if different_communes && area >= rules.min_overlap_area_m2 {
                     result.stats.overlaps += 1;
-                    let mut detail = format!(
+                    let detail = format!(
                         "different objects overlap by {area:.2} m² (smaller overlap {:.3}, IoU {:.3}): both kept",
                         s.smaller.unwrap_or(0.0),
                         s.iou.unwrap_or(0.0)
@@ -341,10 +358,6 @@ fn merge_pairs(
                         } else {
                             (s.j, s.i)
                         };
-                        detail.push_str(&format!(
-                            "; to be clipped out of {}",
-                            locator(&other.provenance)
-                        ));
                         clip_candidates.push((
                             loser,
                             winner,
@@ -368,7 +381,7 @@ fn merge_pairs(
                     ));
                 }
             }
-            Verdict::Nothing => {}
+            Verdict::Distinct | Verdict::Nothing => {}
         }
     }
     // Clusters: the survivor keeps its geometry, takes the others' missing attributes and
@@ -389,11 +402,10 @@ fn merge_pairs(
         let s = survivor_of[i].unwrap_or(i);
         result.decisions[row].survivor = locator(&features[s].provenance);
     }
-    let mut clips: BTreeMap<usize, Vec<MultiPolygon<f64>>> = BTreeMap::new();
+    let mut clips: BTreeMap<usize, Vec<(MultiPolygon<f64>, Decision)>> = BTreeMap::new();
     for (loser, winner, overlap, row) in clip_candidates {
         if survivor_of[loser].is_none() && survivor_of[winner].is_none() {
-            clips.entry(loser).or_default().push(overlap);
-            result.decisions.push(row);
+            clips.entry(loser).or_default().push((overlap, row));
         } else {
             result.warnings.push(format!(
                 "{}: overlap not clipped, one of the pair was merged into another feature",
@@ -416,7 +428,8 @@ fn merge_pairs(
     result.stats.merged_away += absorbed.len();
     result.stats.lap("split", &mut clock);
     // Survivors, in parallel: attributes filled, `sources`, overlaps clipped on request.
-    let (out, clipped): (Vec<Feature>, Vec<Option<Result<usize, String>>>) = kept
+    type Clipped = Option<Result<Vec<Decision>, String>>;
+    let (out, clipped): (Vec<Feature>, Vec<Clipped>) = kept
         .into_par_iter()
         .map(|(i, mut f)| {
             let others: Vec<&Feature> = clusters
@@ -430,22 +443,29 @@ fn merge_pairs(
                 std::iter::once(&f.provenance).chain(others.iter().map(|o| &o.provenance)),
             );
             f.set(crate::SOURCES_FIELD, Value::Text(sources));
-            let clipped = clips.get(&i).map(|cuts| match clip(&f.geometry, cuts) {
-                Some(g) => {
-                    f.geometry = g;
-                    Ok(cuts.len())
-                }
-                None => Err(format!(
+            let clipped =
+                clips
+                    .get(&i)
+                    .map(|cuts| match clip(&f.geometry, cuts.iter().map(|c| &c.0)) {
+                        Some(g) => {
+                            f.geometry = g;
+                            // Logged once done, not before.
+                            Ok(cuts.iter().map(|c| c.1.clone()).collect())
+                        }
+                        None => Err(format!(
                     "{}: the overlaps could not be cut out (overlay failed); left as delivered",
                     locator(&f.provenance)
                 )),
-            });
+                    });
             (f, clipped)
         })
         .unzip();
     for c in clipped.into_iter().flatten() {
         match c {
-            Ok(n) => result.stats.clipped += n,
+            Ok(rows) => {
+                result.stats.clipped += rows.len();
+                result.decisions.extend(rows);
+            }
             Err(w) => result.warnings.push(w),
         }
     }
@@ -453,7 +473,10 @@ fn merge_pairs(
 }
 
 /// `g` minus every cut, or `None` when the overlay fails or nothing would be left.
-fn clip(g: &Geometry<f64>, cuts: &[MultiPolygon<f64>]) -> Option<Geometry<f64>> {
+fn clip<'a>(
+    g: &Geometry<f64>,
+    cuts: impl Iterator<Item = &'a MultiPolygon<f64>>,
+) -> Option<Geometry<f64>> {
     use geo::BooleanOps;
     let mut shape = as_multipolygon(g)?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -490,10 +513,9 @@ fn score_pair(
     // never the same object, whatever the geometry says.
     if let Some(t) = rules.type_field.as_deref() {
         let (ta, tb) = (features[i].get(t), features[j].get(t));
-        if let (Some(x), Some(y)) = (ta, tb) {
-            if !x.is_null() && !y.is_null() && x.as_text() != y.as_text() {
-                return s;
-            }
+        if !point::same_type(ta, tb) {
+            s.verdict = Verdict::Distinct;
+            return s;
         }
     }
     let keys = match (&a.key, &b.key) {
@@ -581,6 +603,7 @@ fn score_pair(
     }
     if let (Some(pa), Some(pb)) = (a.point, b.point) {
         if keys == Some(false) {
+            s.verdict = Verdict::Distinct;
             return s;
         }
         let tf = rules.type_field.as_deref();

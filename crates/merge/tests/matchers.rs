@@ -194,6 +194,93 @@ fn chained_matches_never_join_two_features_of_one_delivery() {
 }
 
 #[test]
+fn a_third_feature_never_joins_two_known_to_differ() {
+    // A lantern (Athis), a mast (Paray) at the same place, and an untyped point (Juvisy)
+    // matching both: the lantern and the mast stay two objects.
+    let m = manifest("[[communes]]\ninsee = \"91479\"\nnom = \"C\"\n[[communes.deliveries]]\npath = \"c.geojson\"\ntheme = \"eclairage\"");
+    let p = || Geometry::Point(geo::Point::new(X0, Y0));
+    let out = run(
+        Theme::Eclairage,
+        vec![
+            feature("91027", 1, p(), &[("type", text("lanterne"))]),
+            feature("91326", 1, p(), &[]),
+            feature("91479", 1, p(), &[("type", text("Mât "))]),
+        ],
+        &m,
+    );
+    assert_eq!(out.features.len(), 2, "{:#?}", out.decisions);
+    assert_eq!(out.stats.merged_away, 1);
+    // Types compare ignoring case and spaces: « Mât » and « mât » are one type.
+    let out = run(
+        Theme::Eclairage,
+        vec![
+            feature("91027", 1, p(), &[("type", text("mât"))]),
+            feature("91479", 1, p(), &[("type", text("Mât "))]),
+        ],
+        &m,
+    );
+    assert_eq!(out.features.len(), 1);
+}
+
+#[test]
+fn parcel_ids_are_read_before_and_after_the_merger_and_outside_it() {
+    let m = manifest("");
+    let out = run(
+        Theme::Parcelles,
+        vec![
+            // One parcel of Juvisy, delivered before the merger by Athis-Mons and after it by
+            // Juvisy (already renumbered): one key, merged.
+            feature(
+                "91027",
+                1,
+                rect(0.0, 0.0, 20.0, 30.0),
+                &[("id", text("91326000AB0012"))],
+            ),
+            feature(
+                "91326",
+                1,
+                rect(0.3, 0.0, 20.0, 30.0),
+                &[("id", text("91027326AB0012"))],
+            ),
+            // A parcel of Viry-Châtillon (outside the merger) in Juvisy's survey margin.
+            feature(
+                "91326",
+                2,
+                rect(100.0, 0.0, 20.0, 30.0),
+                &[("id", text("91687000AB0012"))],
+            ),
+        ],
+        &m,
+    );
+    assert_eq!(out.stats.merged_away, 1, "{:#?}", out.decisions);
+    assert_eq!(out.decisions[0].matcher, "key");
+    let id = |f: &tuilerie_model::Feature| f.get("id").and_then(Value::as_text).unwrap_or_default();
+    let juvisy = out
+        .features
+        .iter()
+        .find(|f| id(f).ends_with("AB0012") && id(f).contains("326"))
+        .unwrap();
+    assert_eq!(id(juvisy), "91027326AB0012");
+    assert_eq!(juvisy.get("commune_deleguee"), Some(&text("91326")));
+    let viry = out
+        .features
+        .iter()
+        .find(|f| id(f).starts_with("91687"))
+        .unwrap();
+    assert_eq!(id(viry), "91687000AB0012", "not renumbered");
+    assert_eq!(viry.get("commune_deleguee"), Some(&text("91687")));
+    assert_eq!(out.stats.foreign, 1);
+    assert!(out
+        .qa
+        .iter()
+        .any(|q| q.kind == "foreign" && q.commune_a == "91687"));
+    assert!(out
+        .warnings
+        .iter()
+        .any(|w| w.contains("outside the merger")));
+}
+
+#[test]
 fn roads_cut_at_different_places_come_out_as_one_line_listing_both_sources() {
     let m = manifest("");
     let line = |pts: &[(f64, f64)]| {

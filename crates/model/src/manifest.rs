@@ -155,6 +155,12 @@ impl Manifest {
         self.communes.iter().find(|c| c.insee == insee)
     }
 
+    /// Whether a commune is part of the merger: declared, or the one whose code is kept (even
+    /// when it delivers nothing and so is not declared).
+    pub fn is_member(&self, insee: &str) -> bool {
+        insee == self.insee || self.commune(insee).is_some()
+    }
+
     /// Rank of a commune in the survivor order: `[merge] priority` first, then the commune
     /// whose code the commune nouvelle keeps, then the others by code. Never the manifest's
     /// order, so that reordering deliveries does not change the output.
@@ -253,7 +259,8 @@ struct RawDelivery {
     accept_outside: bool,
 }
 
-fn is_insee(code: &str) -> bool {
+/// A 5-character INSEE commune code: digits, or 2A/2B and three digits for Corsica.
+pub fn is_insee(code: &str) -> bool {
     // 5 characters: digits, with 2A/2B for Corsica.
     code.len() == 5
         && code.is_ascii()
