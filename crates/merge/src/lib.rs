@@ -7,11 +7,13 @@
 //! 2. [`candidates`]: pairs of features whose envelopes, expanded by the theme's tolerance,
 //!    intersect — from a bulk-loaded `rstar` R-tree, in parallel;
 //! 3. matchers per geometry family — [`exact`], [`polygon`] (key and overlap ratio), [`point`]
-//!    — score the pairs in parallel; [`cluster`] groups the matches, picks the survivor by the
-//!    declared order and merges attributes; lines go through [`line`] (sub-line matching) and
-//!    [`edge`] (snapping line ends across the old boundaries);
-//! 4. [`identity`]: `commune_deleguee`, renumbered parcel ids;
-//! 5. [`qa`]: overlaps that are not duplicates, features straddling an old boundary.
+//!    — score the pairs in parallel and [`cluster`] groups the matches (never joining features
+//!    known to differ), picks the survivor by the declared order and merges attributes (the
+//!    `pairs` module runs these); line networks go through [`line`] (sub-line matching) and
+//!    [`edge`] (snapping line ends across the old boundaries), run by the `network` module;
+//! 4. [`identity`]: `commune_deleguee`, renumbered cadastral ids, parcels outside the merger;
+//! 5. [`qa`]: features straddling an old boundary, thin gaps between communes (overlaps,
+//!    conflicts and reviews come from the matchers).
 //!
 //! Every match is logged as a [`Decision`]; every conflict is a [`QaItem`]; nothing is
 //! changed silently.
@@ -26,6 +28,7 @@ pub mod identity;
 pub mod line;
 mod network;
 pub mod order;
+mod pairs;
 pub mod point;
 pub mod polygon;
 pub mod qa;
