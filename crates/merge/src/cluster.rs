@@ -176,7 +176,9 @@ fn recency(v: &Value) -> Option<Recency> {
     })
 }
 
-/// Order values for "most recent": see [`Recency`]; a missing value comes last (least).
+/// Order values for "most recent": dates in any of their encodings (a `Date`, an EDIGEO
+/// integer `20140303`, a text `2014-03-03` or `03/03/2014`, a year) on one scale, then other
+/// numbers, then text; a missing value comes last (least).
 pub fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     let (ra, rb) = (a.and_then(recency), b.and_then(recency));
     match (ra, rb) {

@@ -9,7 +9,7 @@
 //! 3. matchers per geometry family — [`exact`], [`polygon`] (key and overlap ratio), [`point`]
 //!    — score the pairs in parallel and [`cluster`] groups the matches (never joining features
 //!    known to differ), picks the survivor by the declared order and merges attributes (the
-//!    `pairs` module runs these); line networks go through [`line`] (sub-line matching) and
+//!    `pairs` module runs these); line networks go through [`crate::line`] (sub-line matching) and
 //!    [`edge`] (snapping line ends across the old boundaries), run by the `network` module;
 //! 4. [`identity`]: `commune_deleguee`, renumbered cadastral ids, parcels outside the merger;
 //! 5. [`qa`]: features straddling an old boundary, thin gaps between communes (overlaps,
