@@ -57,18 +57,25 @@ pub fn snap_ends(lines: &mut [Vec<Vec<Coord<f64>>>], commune: &[&str], snap_m: f
                 if uses.get(&vertex_key(e)).copied().unwrap_or(0) > 1 {
                     continue;
                 }
-                // The nearest point of a line from another commune.
+                // The nearest point of a line from another commune. The tree, built before any
+                // snap, only names the candidate lines (searched twice as far, as an earlier
+                // snap may have moved an end by up to `snap_m`); the point is taken on their
+                // current geometry.
+                let mut near: Vec<usize> = tree
+                    .locate_within_distance([e.x, e.y], 4.0 * snap_m * snap_m)
+                    .map(|s| s.data)
+                    .filter(|&j| j != i && commune[j] != commune[i])
+                    .collect();
+                near.sort_unstable();
+                near.dedup();
                 let mut best: Option<(usize, Coord<f64>, f64)> = None;
-                for s in tree.locate_within_distance([e.x, e.y], snap_m * snap_m) {
-                    let j = s.data;
-                    if j == i || commune[j] == commune[i] {
-                        continue;
-                    }
-                    let (a, b) = (s.geom().from, s.geom().to);
-                    let q = project(e, Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
-                    let d = dist(e, q);
-                    if best.is_none_or(|x| d < x.2 || (d == x.2 && j < x.0)) {
-                        best = Some((j, q, d));
+                for j in near {
+                    for w in lines[j].iter().flat_map(|p| p.windows(2)) {
+                        let q = project(e, w[0], w[1]);
+                        let d = dist(e, q);
+                        if d <= snap_m && best.is_none_or(|x| d < x.2) {
+                            best = Some((j, q, d));
+                        }
                     }
                 }
                 let Some((j, q, _)) = best else { continue };
