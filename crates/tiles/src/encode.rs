@@ -171,6 +171,32 @@ fn single_polygon(m: MultiPolygon<f64>) -> Geometry<f64> {
     }
 }
 
+/// A polygon smaller than a pixel snaps to nothing: it is drawn as one pixel at its centre, in
+/// the one tile that holds the centre, so that no feature vanishes from the tiles.
+fn one_pixel(g: &Geometry<f64>, extent: u32) -> Option<Geometry<f64>> {
+    use geo::Centroid;
+    if !matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) {
+        return None;
+    }
+    let c = g.centroid()?;
+    let e = f64::from(extent);
+    if !(c.x() >= 0.0 && c.x() < e && c.y() >= 0.0 && c.y() < e) {
+        return None;
+    }
+    let (x, y) = (c.x().floor(), c.y().floor());
+    // Exterior ring with a positive shoelace area in tile space.
+    Some(Geometry::Polygon(Polygon::new(
+        LineString::from(vec![
+            (x, y),
+            (x + 1.0, y),
+            (x + 1.0, y + 1.0),
+            (x, y + 1.0),
+            (x, y),
+        ]),
+        vec![],
+    )))
+}
+
 /// An attribute as an MVT value; `None` for a null (MVT has no nulls: the key is left out).
 pub fn tile_value(v: &Value) -> Option<TileValue> {
     Some(match v {
@@ -212,7 +238,9 @@ impl LayerBuilder {
         id: Option<u64>,
         properties: &[(&str, &Value)],
     ) -> Result<bool, TileError> {
-        let Some(g) = prepare(geometry, self.extent, self.buffer) else {
+        let prepared = prepare(geometry, self.extent, self.buffer)
+            .or_else(|| one_pixel(geometry, self.extent));
+        let Some(g) = prepared else {
             return Ok(false);
         };
         let mut feature = g
@@ -391,10 +419,21 @@ mod tests {
         let away: Geometry =
             polygon![(x: 5000.0, y: 0.0), (x: 5100.0, y: 0.0), (x: 5100.0, y: 100.0)].into();
         assert!(prepare(&away, 4096, 64).is_none());
-        // A sliver thinner than half a pixel snaps to nothing.
+        // A sliver thinner than half a pixel snaps to nothing: it is drawn as one pixel at its
+        // centre, in the tile holding the centre only.
         let sliver: Geometry =
             polygon![(x: 10.0, y: 10.0), (x: 200.0, y: 10.2), (x: 10.0, y: 10.3)].into();
         assert!(prepare(&sliver, 4096, 64).is_none());
+        let (_, parts) = decode(&encoded(sliver).geometry);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(shoelace(&parts[0]), 2);
+        let beyond: Geometry =
+            polygon![(x: -20.0, y: 10.0), (x: -10.0, y: 10.2), (x: -20.0, y: 10.3)].into();
+        let mut l = LayerBuilder::new("t", 4096, 64);
+        assert!(
+            !l.add(&beyond, None, &[]).unwrap(),
+            "its centre is in the neighbouring tile"
+        );
         // A line crossing the tile is cut at the buffer; repeated points after snapping go.
         let line: Geometry = LineString::from(vec![
             (-500.0, 10.0),

@@ -1,12 +1,15 @@
 //! The tiles stage: Mapbox Vector Tiles (MVT 2.1) from the merged layers.
 //!
 //! Work in progress (issue 4). What is here: [`tile`] (Web Mercator tile grid, a tile's pixel
-//! space) and [`encode`] (clip to the tile plus a buffer, snap to the integer grid, repair
+//! space), [`encode`] (clip to the tile plus a buffer, snap to the integer grid, repair
 //! validity on integers with `i_overlay`, orient rings as MVT 2.1 wants, encode layers and
-//! tiles). Still to come: the per-zoom pipeline (simplification, sub-pixel area accumulation,
-//! tile budgets), archives (PMTiles, MBTiles) and the `tuilerie tile` command.
+//! tiles), [`generate`] (a zoom's tiles, in parallel) and [`mbtiles`] (the MBTiles writer).
+//! Still to come: simplification, sub-pixel area accumulation and tile budgets, PMTiles, the
+//! `tuilerie tile` command and the build's tiles step.
 
 pub mod encode;
+pub mod generate;
+pub mod mbtiles;
 pub mod tile;
 
 pub use encode::{encode_tile, LayerBuilder, TileError};
