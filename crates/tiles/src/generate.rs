@@ -41,6 +41,9 @@ impl Default for TileOptions {
     }
 }
 
+/// A tile and its uncompressed MVT bytes.
+pub type EncodedTile = (TileId, Vec<u8>);
+
 /// The numeric id of a feature for MVT, when its `id` is an unsigned integer.
 fn feature_id(f: &Feature) -> Option<u64> {
     match f.get("id") {
@@ -56,7 +59,7 @@ pub fn tiles_for_zoom(
     layers: &[LayerInput<'_>],
     z: u8,
     options: TileOptions,
-) -> Result<Vec<(TileId, Vec<u8>)>, TileError> {
+) -> Result<Vec<EncodedTile>, TileError> {
     let margin = TileId::size_m(z) * f64::from(options.buffer) / f64::from(options.extent);
     let mut entries: Vec<(TileId, u32, u32)> = Vec::new();
     for (li, layer) in layers.iter().enumerate() {
@@ -74,7 +77,7 @@ pub fn tiles_for_zoom(
     entries.par_sort_unstable_by_key(|&(t, l, f)| (t.y, t.x, l, f));
     let mut groups: Vec<&[(TileId, u32, u32)]> = entries.chunk_by(|a, b| a.0 == b.0).collect();
     groups.retain(|g| !g.is_empty());
-    let built: Vec<Result<Option<(TileId, Vec<u8>)>, TileError>> = groups
+    let built: Vec<Result<Option<EncodedTile>, TileError>> = groups
         .par_iter()
         .map(|group| {
             let tile = group[0].0;
