@@ -25,3 +25,10 @@ fi
 if [ ! -e /usr/share/proj/ntf_r93.gsb ] && [ ! -e /usr/share/proj/fr_ign_ntf_r93.tif ]; then
   echo "setup: warning: IGN's NTF grid (ntf_r93.gsb) is missing from /usr/share/proj; NTF input will be refused" >&2
 fi
+
+# Tests: the independent tile decoders (Python), per domain.md §7.
+if ! python3 -c "import pmtiles, mapbox_vector_tile" 2>/dev/null; then
+  echo "setup: installing the Python packages pmtiles and mapbox-vector-tile" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    pmtiles mapbox-vector-tile >/dev/null
+fi

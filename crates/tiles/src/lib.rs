@@ -10,6 +10,7 @@
 pub mod encode;
 pub mod generate;
 pub mod mbtiles;
+pub mod pmtiles_archive;
 pub mod tile;
 
 pub use encode::{encode_tile, LayerBuilder, TileError};
