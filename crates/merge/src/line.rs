@@ -71,7 +71,8 @@ struct Sample {
     hit: Option<(usize, f64, Coord<f64>, f64)>,
 }
 
-fn parts_of(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
+/// The parts of a line geometry as coordinate lists (nothing for other geometries).
+pub(crate) fn parts_of(g: &Geometry<f64>) -> Vec<Vec<Coord<f64>>> {
     match g {
         Geometry::LineString(l) => vec![l.0.clone()],
         Geometry::MultiLineString(m) => m.0.iter().map(|l| l.0.clone()).collect(),

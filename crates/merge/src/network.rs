@@ -4,7 +4,7 @@
 
 use crate::cluster::{cmp_survivor, fill_attributes, sources_json};
 use crate::decision::{anchor, locator, Decision};
-use crate::line::{match_lines, outcome_geometry, total_length, LineFeature, LineRules};
+use crate::line::{match_lines, outcome_geometry, parts_of, total_length, LineFeature, LineRules};
 use crate::{components, edge, ThemeMerge};
 use geo::{Coord, Geometry};
 use std::collections::BTreeMap;
@@ -19,14 +19,6 @@ struct KeptLine {
     parts: Parts,
     absorbed: Vec<usize>,
     fillers: Vec<usize>,
-}
-
-fn parts(g: &Geometry<f64>) -> Parts {
-    match g {
-        Geometry::LineString(l) => vec![l.0.clone()],
-        Geometry::MultiLineString(m) => m.0.iter().map(|l| l.0.clone()).collect(),
-        _ => Vec::new(),
-    }
 }
 
 fn decision(
@@ -99,7 +91,7 @@ pub(crate) fn merge_lines(
                 .and_then(|v| v.as_text()),
         })
         .collect();
-    let before: Vec<Parts> = features.iter().map(|f| parts(&f.geometry)).collect();
+    let before: Vec<Parts> = features.iter().map(|f| parts_of(&f.geometry)).collect();
     result.stats.components_before = Some(components::count(before.iter().map(|p| p.as_slice())));
     result.stats.length_before_m = Some(features.iter().map(|f| total_length(&f.geometry)).sum());
     let line_rules = LineRules {

@@ -22,8 +22,8 @@ enum Verdict {
     Merge(&'static str, f64, String),
     Review(&'static str, String),
     Conflict(String),
-    /// Different objects overlapping by this much (with the overlap).
-    Overlap(f64, Option<MultiPolygon<f64>>),
+    /// Different objects overlapping by this much (the overlap is in `Scored::intersection`).
+    Overlap(f64),
     /// Known to be different objects (other types, other keys): no match, no QA, but never
     /// joined into one cluster through a third feature either.
     Distinct,
@@ -37,6 +37,7 @@ struct Scored {
     iou: Option<f64>,
     smaller: Option<f64>,
     distance: Option<f64>,
+    /// A∩B of two polygons, when not empty.
     intersection: Option<MultiPolygon<f64>>,
 }
 
@@ -190,8 +191,18 @@ pub(crate) fn merge_pairs(
             detail,
             geometry,
         };
-        let inter_geom = s.intersection.clone().map(Geometry::from);
-        let inter_area = s.intersection.as_ref().map_or(0.0, |m| m.unsigned_area());
+        // Both kept, with the reason logged and the overlap in QA.
+        let keep_both = |what: &'static str,
+                         matcher: &'static str,
+                         score: f64,
+                         reason: String,
+                         inter: Option<MultiPolygon<f64>>| {
+            let area = inter.as_ref().map_or(0.0, |m| m.unsigned_area());
+            (
+                decision(matcher, score, what, reason.clone()),
+                qa_item(what, area, reason, inter.map(Geometry::from)),
+            )
+        };
         match s.verdict {
             Verdict::Merge(matcher, score, reason) => {
                 result.stats.matches += 1;
@@ -206,30 +217,21 @@ pub(crate) fn merge_pairs(
             }
             Verdict::Review(matcher, reason) => {
                 result.stats.reviews += 1;
-                result.decisions.push(decision(
-                    matcher,
-                    s.smaller.unwrap_or(0.0),
-                    "review",
-                    reason.clone(),
-                ));
-                result
-                    .qa
-                    .push(qa_item("review", inter_area, reason, inter_geom));
+                let score = s.smaller.unwrap_or(0.0);
+                let (row, item) = keep_both("review", matcher, score, reason, s.intersection);
+                result.decisions.push(row);
+                result.qa.push(item);
             }
             Verdict::Conflict(reason) => {
                 result.stats.conflicts += 1;
                 let matcher = if rules.key.is_some() { "key" } else { "exact" };
-                result.decisions.push(decision(
-                    matcher,
-                    s.iou.unwrap_or(0.0),
-                    "conflict",
-                    reason.clone(),
-                ));
-                result
-                    .qa
-                    .push(qa_item("conflict", inter_area, reason, inter_geom));
+                let score = s.iou.unwrap_or(0.0);
+                let (row, item) = keep_both("conflict", matcher, score, reason, s.intersection);
+                result.decisions.push(row);
+                result.qa.push(item);
             }
-            Verdict::Overlap(area, geometry) => {
+            Verdict::Overlap(area) => {
+                let geometry = s.intersection;
                 if different_communes && area >= rules.min_overlap_area_m2 {
                     result.stats.overlaps += 1;
                     let detail = format!(
@@ -444,7 +446,6 @@ fn score_pair(
         };
         s.iou = Some(o.iou);
         s.smaller = Some(o.smaller_overlap);
-        s.intersection = o.intersection.clone();
         s.verdict = match keys {
             Some(true) if o.iou >= rules.key_min_iou => Verdict::Merge(
                 "key",
@@ -483,8 +484,11 @@ fn score_pair(
                     o.smaller_overlap, rules.review_overlap, rules.min_overlap, o.iou
                 ),
             ),
-            _ => Verdict::Overlap(o.intersection_area, o.intersection),
+            _ => Verdict::Overlap(o.intersection_area),
         };
+        // One copy of the overlap, reported with a review, a conflict or an overlap (a merge
+        // keeps it too: a chain of matches can turn it into a review).
+        s.intersection = o.intersection;
         return s;
     }
     if let (Some(pa), Some(pb)) = (a.point, b.point) {
