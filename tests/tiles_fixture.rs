@@ -7,8 +7,9 @@ mod common;
 
 use std::path::Path;
 use tuilerie_model::{CrsRef, Feature, Provenance};
+use tuilerie_tiles::archive::Metadata;
 use tuilerie_tiles::generate::{tiles_for_zoom, LayerInput, TileOptions};
-use tuilerie_tiles::mbtiles::{MbtilesWriter, Metadata};
+use tuilerie_tiles::mbtiles::MbtilesWriter;
 use tuilerie_tiles::pmtiles_archive::PmtilesWriter;
 
 /// Reads a PMTiles archive with the `pmtiles` package and decodes every tile with

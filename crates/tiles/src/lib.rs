@@ -7,6 +7,7 @@
 //! Still to come: simplification, sub-pixel area accumulation and tile budgets, PMTiles, the
 //! `tuilerie tile` command and the build's tiles step.
 
+pub mod archive;
 pub mod encode;
 pub mod generate;
 pub mod mbtiles;
