@@ -39,6 +39,45 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Cut any GeoJSON, FlatGeobuf or GDAL-readable file(s) into vector tiles, one layer per
+    /// input (like tippecanoe); the archive format follows the extension of `-o`.
+    Tile {
+        /// Input files; `file.gpkg:layer` picks a layer of a multi-layer file.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Archive(s) to write: `.pmtiles` or `.mbtiles` (several `-o` write them all at once).
+        #[arg(short, long = "output", required = true)]
+        output: Vec<PathBuf>,
+        /// Lowest zoom (default: guessed from the extent of the data).
+        #[arg(short = 'Z', long)]
+        minzoom: Option<u8>,
+        /// Highest zoom (default: guessed from the size of the features).
+        #[arg(short = 'z', long)]
+        maxzoom: Option<u8>,
+        /// Layer name(s), one per input (default: the file's name).
+        #[arg(short = 'l', long = "layer-name")]
+        layer_names: Vec<String>,
+        /// CRS of inputs that do not declare one (default EPSG:4326).
+        #[arg(long)]
+        crs: Option<String>,
+        /// Tileset name (default: the layer names).
+        #[arg(short, long)]
+        name: Option<String>,
+        #[arg(long, default_value = "")]
+        attribution: String,
+        /// Most bytes of a gzipped tile; over it the zoom's smallest features are dropped.
+        #[arg(long, default_value_t = 500_000)]
+        max_tile_bytes: usize,
+        /// Most features of a tile.
+        #[arg(long, default_value_t = 200_000)]
+        max_tile_features: usize,
+        /// Also write the report (counts, zooms, cuts) as JSON to this file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// No per-zoom lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 /// Exit codes: 0 success (possibly with repaired or rejected features, see the report),
@@ -168,6 +207,37 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::Tile {
+            inputs,
+            output,
+            minzoom,
+            maxzoom,
+            layer_names,
+            crs,
+            name,
+            attribution,
+            max_tile_bytes,
+            max_tile_features,
+            report,
+            quiet,
+        } => tile(
+            tuilerie_pipeline::tiles::TileRequest {
+                inputs: inputs.iter().map(|p| split_layer(p)).collect(),
+                names: layer_names,
+                outputs: output,
+                minzoom,
+                maxzoom,
+                crs: crs.as_deref().map(tuilerie_model::CrsRef::parse),
+                name,
+                attribution,
+                budget: tuilerie_tiles::Budget {
+                    max_bytes: max_tile_bytes,
+                    max_features: max_tile_features,
+                },
+            },
+            report,
+            quiet,
+        ),
         Command::Build {
             manifest,
             out,
@@ -186,7 +256,10 @@ fn run(cli: Cli) -> Result<u8> {
                 Ok(r) => r,
                 Err(
                     e @ (tuilerie_pipeline::BuildError::Reproject(_)
-                    | tuilerie_pipeline::BuildError::Outlines(_)),
+                    | tuilerie_pipeline::BuildError::Outlines(_)
+                    | tuilerie_pipeline::BuildError::Tiles(
+                        tuilerie_pipeline::tiles::TilingError::Input { .. },
+                    )),
                 ) => {
                     eprintln!("error: {e}");
                     return Ok(EXIT_INPUT);
@@ -210,4 +283,92 @@ fn run(cli: Cli) -> Result<u8> {
             })
         }
     }
+}
+
+/// `file.gpkg:layer` → (file, layer), when `file.gpkg` exists and the whole name does not.
+fn split_layer(p: &Path) -> (PathBuf, Option<String>) {
+    if !p.exists() {
+        if let Some((file, layer)) = p.to_str().and_then(|s| s.rsplit_once(':')) {
+            if Path::new(file).exists() && !layer.is_empty() {
+                return (PathBuf::from(file), Some(layer.to_string()));
+            }
+        }
+    }
+    (p.to_path_buf(), None)
+}
+
+fn tile(
+    req: tuilerie_pipeline::tiles::TileRequest,
+    report_path: Option<PathBuf>,
+    quiet: bool,
+) -> Result<u8> {
+    use tuilerie_pipeline::tiles::TilingError;
+    let result = tuilerie_pipeline::tiles::tile_files(&req, |z| {
+        if !quiet {
+            eprintln!(
+                "zoom {:>2}: {:>6} tiles {:>9} KiB (largest {} KiB, {} features){}  {} ms",
+                z.zoom,
+                z.tiles,
+                z.bytes >> 10,
+                z.max_tile_bytes >> 10,
+                z.max_tile_features,
+                if z.dropped_by_budget > 0 {
+                    format!(", {} dropped to fit the budget", z.dropped_by_budget)
+                } else {
+                    String::new()
+                },
+                z.ms
+            );
+        }
+    });
+    let r = match result {
+        Ok(r) => r,
+        Err(e @ (TilingError::Input { .. } | TilingError::Empty)) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_INPUT);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for c in &r.inputs {
+        say!(
+            "{} (layer {}): {} read = {} tiled + {} rejected",
+            c.path,
+            c.layer,
+            c.read,
+            c.tiled,
+            c.rejected
+        );
+        for reason in &c.reasons {
+            say!("  rejected: {reason}");
+        }
+    }
+    let t = &r.tiling;
+    say!(
+        "zooms {}–{}: {} tiles, {} KiB → {}",
+        t.minzoom,
+        t.maxzoom,
+        t.tiles,
+        t.bytes >> 10,
+        t.archives.join(", ")
+    );
+    for c in &t.cuts {
+        say!(
+            "tile {} over budget: {} bytes, {} features ({}) → {} bytes, {} features",
+            c.tile,
+            c.bytes,
+            c.features,
+            c.layers
+                .iter()
+                .map(|(l, n, b)| format!("{l}: {n} features, {b} bytes"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            c.bytes_after,
+            c.features_after
+        );
+    }
+    if let Some(p) = report_path {
+        std::fs::write(&p, serde_json::to_string_pretty(&r)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(0)
 }

@@ -10,6 +10,7 @@ pub mod feature;
 pub mod manifest;
 pub mod merge_rules;
 pub mod schema;
+pub mod tile_settings;
 pub mod value;
 
 pub use crs::CrsRef;
@@ -17,4 +18,5 @@ pub use feature::{Feature, Provenance, PROVENANCE_FIELDS};
 pub use manifest::{Commune, Delivery, Manifest, ManifestError, ManifestProblem, OutlineSource};
 pub use merge_rules::{Criterion, MergeSettings, ThemeRules};
 pub use schema::{FieldKind, FieldSpec, Theme};
+pub use tile_settings::{LayerTileSettings, TileSettings};
 pub use value::Value;

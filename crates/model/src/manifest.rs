@@ -35,6 +35,7 @@
 //! mapping from a field the file lacks) are checked by the ingest stage.
 
 use crate::merge_rules::{Criterion, MergeSettings, ThemeRules, ThemeRulesOverride};
+use crate::tile_settings::TileSettings;
 use crate::{CrsRef, Theme};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -55,6 +56,8 @@ pub struct Manifest {
     pub merge: MergeSettings,
     /// `[themes.<name>]` overrides of the merge defaults.
     pub theme_rules: BTreeMap<String, ThemeRulesOverride>,
+    /// `[tiles]`: zooms, attribution, archives and per-layer fields of the tiles stage.
+    pub tiles: TileSettings,
 }
 
 /// Where the former communes' outlines are read from.
@@ -214,6 +217,8 @@ struct RawManifest {
     merge: Option<RawMerge>,
     #[serde(default)]
     themes: BTreeMap<String, ThemeRulesOverride>,
+    #[serde(default)]
+    tiles: TileSettings,
 }
 
 #[derive(Deserialize)]
@@ -405,8 +410,17 @@ impl RawManifest {
                 problem(format!("themes.{name}.{field}"), message);
             }
         }
+        for (field, message) in self.tiles.problems() {
+            problem(format!("tiles.{field}"), message);
+        }
+        for name in self.tiles.layers.keys() {
+            if let Err(e) = Theme::parse(name) {
+                problem(format!("tiles.layers.{name}"), e);
+            }
+        }
         let manifest = Manifest {
             merge,
+            tiles: self.tiles,
             theme_rules: self.themes,
             base_dir: base_dir.to_path_buf(),
             insee: self.commune_nouvelle.insee,

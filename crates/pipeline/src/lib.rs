@@ -5,7 +5,9 @@
 //! theme is then deduplicated, edge-matched and checked along the old boundaries ([`merge`]).
 //! The build writes one FlatGeobuf per merged theme, `merged.gpkg` (every theme, `qa`,
 //! `decisions`, `rejects`: the file a GIS expert opens in QGIS), `decisions.csv`,
-//! `rejects.gpkg` and `report.json`. Later stages (tiles) plug in after [`merge::merge_all`].
+//! `rejects.gpkg`, the vector tiles of every merged theme ([`tiles`]: `tiles.pmtiles` and
+//! `tiles.mbtiles` by default) and `report.json`. A build held back by delivery errors keeps
+//! the archives of the last complete build: they are what is being served.
 
 pub mod gpkg;
 pub mod ingest;
@@ -13,6 +15,7 @@ pub mod merge;
 pub mod outlines;
 pub mod progress;
 pub mod report;
+pub mod tiles;
 pub mod validate;
 pub mod write;
 
@@ -85,6 +88,8 @@ pub enum BuildError {
     Write { path: PathBuf, reason: String },
     #[error("outlines: {0}")]
     Outlines(String),
+    #[error("tiles: {0}")]
+    Tiles(#[from] tiles::TilingError),
     /// A bug, not bad input: the merge of a theme panicked (nothing was written for it).
     #[error("internal error while merging theme {theme}: {reason}")]
     Merge { theme: String, reason: String },
@@ -148,6 +153,37 @@ pub fn build(
             });
         }
         write_merged(out, manifest, &merged, &ingested.rejects, &mut report)?;
+        let tiles_started = Instant::now();
+        let tiling = match tiles::tile_merged(manifest, &merged.themes, out, |z| {
+            if !options.quiet {
+                tracing::info!(
+                    "tiles: zoom {:>2}: {} tiles, {} KiB, largest {} KiB, {} ms",
+                    z.zoom,
+                    z.tiles,
+                    z.bytes >> 10,
+                    z.max_tile_bytes >> 10,
+                    z.ms
+                );
+            }
+        }) {
+            Ok(t) => Some(t),
+            // No feature at all: nothing to draw, no archive (the report says why).
+            Err(tiles::TilingError::Empty) => None,
+            Err(e) => return Err(e.into()),
+        };
+        report
+            .timings_ms
+            .insert("tiles".into(), tiles_started.elapsed().as_millis() as u64);
+        if let Some(t) = &tiling {
+            for path in &t.archives {
+                report.outputs.push(report::OutputReport {
+                    theme: "tiles".into(),
+                    path: path.clone(),
+                    features: t.tiles,
+                });
+            }
+        }
+        report.tiles = tiling;
     }
     let rejects_path = out.join("rejects.gpkg");
     write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;

@@ -22,6 +22,8 @@ pub struct BuildReport {
     /// Delivery-level errors that stopped the theme layers from being written.
     pub errors: Vec<String>,
     pub timings_ms: BTreeMap<String, u64>,
+    /// The tiles step: zooms, tiles, bytes, budget cuts.
+    pub tiles: Option<tuilerie_tiles::TilingReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +171,24 @@ impl BuildReport {
                     let _ = writeln!(s);
                 }
             }
+        }
+        if let Some(t) = &self.tiles {
+            let _ = writeln!(
+                s,
+                "tiles: zooms {}–{}, {} tiles, {} KiB{}",
+                t.minzoom,
+                t.maxzoom,
+                t.tiles,
+                t.bytes >> 10,
+                if t.cuts.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} tile(s) over budget thinned (see report.json)",
+                        t.cuts.len()
+                    )
+                }
+            );
         }
         if !self.merge_warnings.is_empty() {
             let _ = writeln!(

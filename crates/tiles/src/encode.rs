@@ -10,8 +10,9 @@
 //! exterior. The command stream itself (MoveTo/LineTo/ClosePath, zig-zag deltas, one cursor
 //! for all parts) is written by geozero.
 
+use crate::clip;
 use geo::{
-    coord, BooleanOps, Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon,
+    coord, BoundingRect, Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon,
     Point, Polygon, Rect,
 };
 use geozero::mvt::{tile, Message, TagsBuilder, TileValue};
@@ -28,6 +29,8 @@ use tuilerie_model::Value;
 pub enum TileError {
     #[error("MVT encoding: {0}")]
     Encode(String),
+    #[error(transparent)]
+    Archive(crate::archive::ArchiveError),
 }
 
 /// The square a tile's features are clipped to: the tile (0..`extent`) plus `buffer` pixels.
@@ -45,8 +48,8 @@ fn to_coord(p: &IntPoint) -> Coord<f64> {
 }
 
 /// A ring's points on the grid, without the closing repeat.
-fn snapped_ring(ring: &LineString<f64>) -> Vec<IntPoint> {
-    let mut out: Vec<IntPoint> = ring.0.iter().map(|c| snap(*c)).collect();
+fn snapped_ring(ring: &[Coord<f64>]) -> Vec<IntPoint> {
+    let mut out: Vec<IntPoint> = ring.iter().map(|c| snap(*c)).collect();
     out.dedup();
     if out.len() > 1 && out.first() == out.last() {
         out.pop();
@@ -54,15 +57,47 @@ fn snapped_ring(ring: &LineString<f64>) -> Vec<IntPoint> {
     out
 }
 
+/// A ring's signed area (shoelace), whatever its closing.
+fn signed_area(ring: &[Coord<f64>]) -> f64 {
+    let n = ring.len();
+    if n < 3 {
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    for i in 0..n {
+        let (a, b) = (ring[i], ring[(i + 1) % n]);
+        sum += a.x * b.y - b.x * a.y;
+    }
+    sum / 2.0
+}
+
 /// Polygons clipped, snapped and made valid on the integer grid; `None` when nothing is left.
+///
+/// Each exterior ring is first turned positive and each hole negative (sources come in
+/// either orientation), so that the non-zero rebuild keeps holes open whatever the input.
 fn prepare_polygons(mp: &MultiPolygon<f64>, square: Rect<f64>) -> Option<MultiPolygon<f64>> {
-    let clipped = catch_unwind(AssertUnwindSafe(|| mp.intersection(&square.to_polygon()))).ok()?;
-    let rings: Vec<Vec<IntPoint>> = clipped
-        .iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .map(snapped_ring)
-        .filter(|r| r.len() >= 3)
-        .collect();
+    let whole = mp
+        .bounding_rect()
+        .is_some_and(|b| clip::contains(&square, &b));
+    let mut rings: Vec<Vec<IntPoint>> = Vec::new();
+    for p in mp {
+        let parts =
+            std::iter::once((p.exterior(), 1.0)).chain(p.interiors().iter().map(|r| (r, -1.0)));
+        for (ring, sign) in parts {
+            let mut pts: Vec<Coord<f64>> = if whole {
+                ring.0.clone()
+            } else {
+                clip::clip_ring(&ring.0, &square)
+            };
+            if signed_area(&pts) * sign < 0.0 {
+                pts.reverse();
+            }
+            let snapped = snapped_ring(&pts);
+            if snapped.len() >= 3 {
+                rings.push(snapped);
+            }
+        }
+    }
     if rings.is_empty() {
         return None;
     }
@@ -95,12 +130,20 @@ fn prepare_polygons(mp: &MultiPolygon<f64>, square: Rect<f64>) -> Option<MultiPo
 
 /// Lines clipped and snapped, repeated points dropped; `None` when nothing is left.
 fn prepare_lines(ml: &MultiLineString<f64>, square: Rect<f64>) -> Option<MultiLineString<f64>> {
-    let clipped = catch_unwind(AssertUnwindSafe(|| square.to_polygon().clip(ml, false))).ok()?;
+    let whole = ml
+        .bounding_rect()
+        .is_some_and(|b| clip::contains(&square, &b));
+    let clipped: Vec<Vec<Coord<f64>>> = if whole {
+        ml.0.iter().map(|l| l.0.clone()).collect()
+    } else {
+        ml.0.iter()
+            .flat_map(|l| clip::clip_line(&l.0, &square))
+            .collect()
+    };
     let parts: Vec<LineString<f64>> = clipped
-        .0
         .iter()
         .filter_map(|l| {
-            let mut pts: Vec<IntPoint> = l.0.iter().map(|c| snap(*c)).collect();
+            let mut pts: Vec<IntPoint> = l.iter().map(|c| snap(*c)).collect();
             pts.dedup();
             (pts.len() >= 2).then(|| LineString::from(pts.iter().map(to_coord).collect::<Vec<_>>()))
         })

@@ -1,110 +1,145 @@
-//! Cutting layers into tiles, zoom by zoom, tiles in parallel.
+//! Cutting a zoom's shapes into tiles, tiles in parallel.
 //!
-//! For a zoom, every feature is listed against the tiles its envelope (plus the buffer)
-//! touches; the list is sorted by tile and each tile is then built on its own thread from its
-//! features, transformed into the tile's pixel space and encoded ([`crate::encode`]). Memory:
-//! the features of the layers (held by the caller) plus, per zoom, one 16-byte entry per
-//! (feature, tile) pair and the encoded tiles of that zoom.
-//!
-//! Not yet here (issue 4): pixel-space simplification, dropping and accumulating sub-pixel
-//! features at low zooms, tile budgets.
+//! Every shape the zoom's cut keeps is listed against the tiles its envelope (plus the buffer)
+//! touches; the list is sorted by tile and each tile is built on its own thread: its shapes
+//! shifted into the tile's pixel space, clipped, snapped, repaired and encoded
+//! ([`crate::encode`]), then gzipped, ready for the archive.
 
+use crate::budget::{Cut, Measure};
 use crate::encode::{encode_tile, LayerBuilder, TileError};
+use crate::layer::TileLayer;
+use crate::mbtiles::gzip;
+use crate::shapes::Shape;
 use crate::tile::TileId;
-use geo::{BoundingRect, Geometry, MapCoords, Rect};
+use crate::TileOptions;
+use geo::{Geometry, MapCoords};
+use geozero::mvt::Message;
 use rayon::prelude::*;
 use tuilerie_model::{Feature, Value};
 
-/// A layer to tile: its features in Web Mercator (EPSG:3857) and the fields to keep.
-pub struct LayerInput<'a> {
-    pub name: &'a str,
-    pub features: &'a [Feature],
-    /// Attributes written to the tiles, in this order (others are left out).
-    pub fields: Vec<String>,
+/// A finished tile.
+#[derive(Debug)]
+pub struct BuiltTile {
+    pub tile: TileId,
+    /// Gzipped MVT.
+    pub gz: Vec<u8>,
+    pub features: usize,
+    /// (layer, features, uncompressed bytes), for layers with features.
+    pub layers: Vec<(String, usize, usize)>,
+    /// The shapes cut into this tile (indices into the zoom's shapes).
+    pub members: Vec<u32>,
 }
 
-/// How tiles are cut.
-#[derive(Debug, Clone, Copy)]
-pub struct TileOptions {
-    pub extent: u32,
-    /// Pixels (of `extent`) beyond the tile that features are kept to, so that lines and
-    /// outlines do not stop short at tile edges.
-    pub buffer: u32,
-}
-
-impl Default for TileOptions {
-    fn default() -> Self {
-        TileOptions {
-            extent: 4096,
-            buffer: 64,
+impl BuiltTile {
+    pub fn measure(&self) -> Measure {
+        Measure {
+            bytes: self.gz.len(),
+            features: self.features,
         }
     }
 }
-
-/// A tile and its uncompressed MVT bytes.
-pub type EncodedTile = (TileId, Vec<u8>);
 
 /// The numeric id of a feature for MVT, when its `id` is an unsigned integer.
 fn feature_id(f: &Feature) -> Option<u64> {
     match f.get("id") {
         Some(Value::Int(i)) => u64::try_from(*i).ok(),
-        Some(Value::Text(t)) => t.parse::<u64>().ok(),
+        Some(Value::Text(t)) if !t.starts_with('+') => t.parse::<u64>().ok(),
         _ => None,
     }
 }
 
-/// The tiles of zoom `z`, each as (tile, uncompressed MVT bytes), in (y, x) order; empty
-/// tiles are left out.
-pub fn tiles_for_zoom(
-    layers: &[LayerInput<'_>],
+/// The tiles of zoom `z` from the zoom's shapes, in (y, x) order; empty tiles are left out.
+pub fn build_zoom(
+    layers: &[TileLayer],
+    shapes: &[Shape],
     z: u8,
-    options: TileOptions,
-) -> Result<Vec<EncodedTile>, TileError> {
-    let margin = TileId::size_m(z) * f64::from(options.buffer) / f64::from(options.extent);
-    let mut entries: Vec<(TileId, u32, u32)> = Vec::new();
-    for (li, layer) in layers.iter().enumerate() {
-        for (fi, f) in layer.features.iter().enumerate() {
-            let Some(r) = f.geometry.bounding_rect() else {
-                continue;
-            };
-            let grown = Rect::new(
-                geo::coord! { x: r.min().x - margin, y: r.min().y - margin },
-                geo::coord! { x: r.max().x + margin, y: r.max().y + margin },
-            );
-            entries.extend(TileId::covering(grown, z).map(|t| (t, li as u32, fi as u32)));
+    options: &TileOptions,
+    cut: &Cut,
+) -> Result<Vec<BuiltTile>, TileError> {
+    let extent = f64::from(options.extent);
+    let margin = f64::from(options.buffer);
+    let last = ((1u64 << z) - 1) as f64;
+    let index = |v: f64| (v / extent).floor().clamp(0.0, last) as u32;
+    let mut entries: Vec<(u32, u32, u32)> = Vec::new();
+    for (si, s) in shapes.iter().enumerate() {
+        if !cut.keeps(s) {
+            continue;
+        }
+        let (x0, x1) = (
+            index(s.bbox.min().x - margin),
+            index(s.bbox.max().x + margin),
+        );
+        let (y0, y1) = (
+            index(s.bbox.min().y - margin),
+            index(s.bbox.max().y + margin),
+        );
+        for y in y0..=y1 {
+            entries.extend((x0..=x1).map(|x| (y, x, si as u32)));
         }
     }
-    entries.par_sort_unstable_by_key(|&(t, l, f)| (t.y, t.x, l, f));
-    let mut groups: Vec<&[(TileId, u32, u32)]> = entries.chunk_by(|a, b| a.0 == b.0).collect();
-    groups.retain(|g| !g.is_empty());
-    let built: Vec<Result<Option<EncodedTile>, TileError>> = groups
+    entries.par_sort_unstable();
+    let groups: Vec<&[(u32, u32, u32)]> =
+        entries.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).collect();
+    let built: Vec<Result<Option<BuiltTile>, TileError>> = groups
         .par_iter()
-        .map(|group| {
-            let tile = group[0].0;
-            let mut builders: Vec<LayerBuilder> = layers
-                .iter()
-                .map(|l| LayerBuilder::new(l.name, options.extent, options.buffer))
-                .collect();
-            for &(_, li, fi) in group.iter() {
-                let layer = &layers[li as usize];
-                let f = &layer.features[fi as usize];
-                let pixels: Geometry<f64> =
-                    f.geometry.map_coords(|c| tile.to_pixels(c, options.extent));
-                let props: Vec<(&str, &Value)> = layer
-                    .fields
-                    .iter()
-                    .filter_map(|name| f.get(name).map(|v| (name.as_str(), v)))
-                    .collect();
-                builders[li as usize].add(&pixels, feature_id(f), &props)?;
-            }
-            if builders.iter().all(|b| b.is_empty()) {
-                return Ok(None);
-            }
-            Ok(Some((
-                tile,
-                encode_tile(builders.into_iter().map(LayerBuilder::finish).collect()),
-            )))
-        })
+        .map(|group| build_tile(layers, shapes, z, options, group))
         .collect();
     built.into_iter().filter_map(Result::transpose).collect()
+}
+
+/// One tile from its entries (all of the same tile).
+fn build_tile(
+    layers: &[TileLayer],
+    shapes: &[Shape],
+    z: u8,
+    options: &TileOptions,
+    group: &[(u32, u32, u32)],
+) -> Result<Option<BuiltTile>, TileError> {
+    let (y, x) = (group[0].0, group[0].1);
+    let tile = TileId { z, x, y };
+    let (dx, dy) = (
+        f64::from(x) * f64::from(options.extent),
+        f64::from(y) * f64::from(options.extent),
+    );
+    let mut builders: Vec<LayerBuilder> = layers
+        .iter()
+        .map(|l| LayerBuilder::new(&l.name, options.extent, options.buffer))
+        .collect();
+    let mut members = Vec::with_capacity(group.len());
+    for &(_, _, si) in group {
+        let s = &shapes[si as usize];
+        let layer = &layers[s.layer as usize];
+        let f = &layer.features[s.feature as usize];
+        let local: Geometry<f64> = s
+            .geometry(layers, z, options)
+            .map_coords(|c| geo::coord! { x: c.x - dx, y: c.y - dy });
+        let props: Vec<(&str, &Value)> = layer
+            .fields
+            .iter()
+            .filter(|rule| rule.minzoom <= z)
+            .filter_map(|rule| f.get(&rule.name).map(|v| (rule.name.as_str(), v)))
+            .collect();
+        if builders[s.layer as usize].add(&local, feature_id(f), &props)? {
+            members.push(si);
+        }
+    }
+    if members.is_empty() {
+        return Ok(None);
+    }
+    let finished: Vec<geozero::mvt::tile::Layer> =
+        builders.into_iter().map(LayerBuilder::finish).collect();
+    let summary: Vec<(String, usize, usize)> = finished
+        .iter()
+        .filter(|l| !l.features.is_empty())
+        .map(|l| (l.name.clone(), l.features.len(), l.encoded_len()))
+        .collect();
+    let bytes = encode_tile(finished);
+    let gz = gzip(&bytes).map_err(|e| TileError::Encode(format!("gzip: {e}")))?;
+    Ok(Some(BuiltTile {
+        tile,
+        gz,
+        features: members.len(),
+        layers: summary,
+        members,
+    }))
 }

@@ -1,6 +1,6 @@
 //! MBTiles 1.3: tiles gzipped in an SQLite file, TMS rows, metadata with `vector_layers`.
 
-use crate::archive::{ArchiveError, Metadata, Staged};
+use crate::archive::{ArchiveError, Metadata, Staged, TileSink};
 use crate::tile::TileId;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -22,10 +22,11 @@ pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 pub struct MbtilesWriter {
     staged: Staged,
     conn: Connection,
+    meta: Metadata,
 }
 
 impl MbtilesWriter {
-    pub fn create(path: &Path) -> Result<Self, ArchiveError> {
+    pub fn create(path: &Path, meta: &Metadata) -> Result<Self, ArchiveError> {
         let staged = Staged::new(path);
         let conn = Connection::open(&staged.tmp).map_err(|e| staged.err(e))?;
         conn.execute_batch(
@@ -35,23 +36,30 @@ impl MbtilesWriter {
              BEGIN;",
         )
         .map_err(|e| staged.err(e))?;
-        Ok(MbtilesWriter { staged, conn })
+        Ok(MbtilesWriter {
+            staged,
+            conn,
+            meta: meta.clone(),
+        })
     }
+}
 
-    /// Add one tile (uncompressed MVT bytes).
-    pub fn add(&mut self, tile: TileId, mvt: &[u8]) -> Result<(), ArchiveError> {
-        let data = gzip(mvt).map_err(|e| self.staged.err(e))?;
+impl TileSink for MbtilesWriter {
+    fn add(&mut self, tile: TileId, gz: &[u8]) -> Result<(), ArchiveError> {
         self.conn
-            .execute(
-                "INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)",
-                params![tile.z, tile.x, tile.tms_row(), data],
-            )
+            .prepare_cached("INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut st| st.execute(params![tile.z, tile.x, tile.tms_row(), gz]))
             .map_err(|e| self.staged.err(e))?;
         Ok(())
     }
 
+    fn path(&self) -> &Path {
+        &self.staged.path
+    }
+
     /// Write the metadata, index the tiles, and move the file into place.
-    pub fn finish(self, meta: &Metadata) -> Result<(), ArchiveError> {
+    fn finish(self: Box<Self>) -> Result<(), ArchiveError> {
+        let meta = &self.meta;
         let [w, s, e, n] = meta.bounds;
         let (lon, lat, z) = meta.center();
         let rows = [
@@ -76,7 +84,7 @@ impl MbtilesWriter {
                 "COMMIT; CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);",
             )
             .map_err(|e| self.staged.err(e))?;
-        let MbtilesWriter { staged, conn } = self;
+        let MbtilesWriter { staged, conn, .. } = *self;
         conn.close().map_err(|(_, e)| staged.err(e))?;
         staged.commit()
     }

@@ -1,7 +1,7 @@
 //! PMTiles v3: one file, Hilbert-ordered tile ids, identical tiles stored once, gzipped tiles.
 //! Written with the `pmtiles` crate's streaming writer, to a temporary name renamed into place.
 
-use crate::archive::{ArchiveError, Metadata, Staged};
+use crate::archive::{ArchiveError, Metadata, Staged, TileSink};
 use crate::tile::TileId;
 use pmtiles::{Compression, PmTilesStreamWriter, PmTilesWriter, TileCoord, TileType};
 use std::fs::File;
@@ -27,7 +27,7 @@ impl PmtilesWriter {
             o.insert("attribution".into(), meta.attribution.clone().into());
         }
         let inner = PmTilesWriter::new(TileType::Mvt)
-            .tile_compression(Compression::Gzip)
+            .precompressed(Compression::Gzip)
             .min_zoom(meta.minzoom)
             .max_zoom(meta.maxzoom)
             .bounds(w, s, e, n)
@@ -38,18 +38,23 @@ impl PmtilesWriter {
             .map_err(|e| staged.err(e))?;
         Ok(PmtilesWriter { staged, inner })
     }
+}
 
-    /// Add one tile (uncompressed MVT bytes; the writer gzips it).
-    pub fn add(&mut self, tile: TileId, mvt: &[u8]) -> Result<(), ArchiveError> {
+impl TileSink for PmtilesWriter {
+    fn add(&mut self, tile: TileId, gz: &[u8]) -> Result<(), ArchiveError> {
         let coord = TileCoord::new(tile.z, tile.x, tile.y).map_err(|e| self.staged.err(e))?;
         self.inner
-            .add_tile(coord, mvt)
+            .add_tile(coord, gz)
             .map_err(|e| self.staged.err(e))
     }
 
+    fn path(&self) -> &Path {
+        &self.staged.path
+    }
+
     /// Write the directories and move the file into place.
-    pub fn finish(self) -> Result<(), ArchiveError> {
-        let PmtilesWriter { staged, inner } = self;
+    fn finish(self: Box<Self>) -> Result<(), ArchiveError> {
+        let PmtilesWriter { staged, inner } = *self;
         inner.finalize().map_err(|e| staged.err(e))?;
         staged.commit()
     }

@@ -1,0 +1,373 @@
+//! The tiles step: features to Web Mercator, layers with their zooms and fields, archives.
+//!
+//! Two entries: [`tile_merged`] (the build: every merged theme a layer, as the manifest's
+//! `[tiles]` says) and [`tile_files`] (`tuilerie tile`: any GeoJSON, FlatGeobuf or
+//! GDAL-readable file, one layer per input, like tippecanoe).
+
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tuilerie_model::{CrsRef, Feature, Manifest, Provenance, Theme};
+use tuilerie_reproject::Reprojector;
+use tuilerie_tiles::layer::field_names;
+use tuilerie_tiles::{archive, zooms, Budget, FieldRule, TileLayer, TileOptions, TilingReport};
+
+/// Web Mercator, the tiles' CRS.
+pub const MERCATOR: CrsRef = CrsRef::Epsg(3857);
+
+/// Why tiling could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TilingError {
+    #[error("{path}: {reason}")]
+    Input { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Tiles(#[from] tuilerie_tiles::TileError),
+    #[error(transparent)]
+    Archive(#[from] tuilerie_tiles::archive::ArchiveError),
+    #[error("nothing to tile: no input feature has a geometry the tiles can hold")]
+    Empty,
+}
+
+/// Features reprojected to Web Mercator, in parallel; those that cannot be (outside
+/// Mercator's ±85° or a failed transformation) are returned apart with the reason.
+pub fn to_mercator(
+    features: Vec<Feature>,
+    from: &CrsRef,
+) -> (Vec<Feature>, Vec<(Feature, String)>) {
+    let r = Reprojector::new(MERCATOR);
+    let results: Vec<Result<Feature, (Feature, String)>> = features
+        .into_par_iter()
+        .map(|mut f| match r.transform(&mut f.geometry, from) {
+            Ok(()) => Ok(f),
+            Err(e) => Err((f, e.to_string())),
+        })
+        .collect();
+    let mut kept = Vec::with_capacity(results.len());
+    let mut failed = Vec::new();
+    for r in results {
+        match r {
+            Ok(f) => kept.push(f),
+            Err(e) => failed.push(e),
+        }
+    }
+    (kept, failed)
+}
+
+/// What `tuilerie tile` was asked.
+#[derive(Debug, Clone)]
+pub struct TileRequest {
+    /// (file, layer inside it when it has several).
+    pub inputs: Vec<(PathBuf, Option<String>)>,
+    /// Layer names, one per input (default: the file's stem).
+    pub names: Vec<String>,
+    pub outputs: Vec<PathBuf>,
+    pub minzoom: Option<u8>,
+    pub maxzoom: Option<u8>,
+    /// The CRS of inputs that do not say (default EPSG:4326, as GeoJSON's RFC 7946 says).
+    pub crs: Option<CrsRef>,
+    pub name: Option<String>,
+    pub attribution: String,
+    pub budget: Budget,
+}
+
+/// Counts of one input: read = tiled + rejected.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputCount {
+    pub path: String,
+    pub layer: String,
+    pub read: usize,
+    pub tiled: usize,
+    pub rejected: usize,
+    /// The first rejections, with their feature and reason.
+    pub reasons: Vec<String>,
+}
+
+/// `tuilerie tile`'s result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TileFilesReport {
+    pub inputs: Vec<InputCount>,
+    pub tiling: TilingReport,
+}
+
+/// Tile files into archives.
+pub fn tile_files(
+    req: &TileRequest,
+    on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
+) -> Result<TileFilesReport, TilingError> {
+    check_memory(req.inputs.iter().map(|(p, _)| p.as_path()))?;
+    let mut layers = Vec::new();
+    let mut counts = Vec::new();
+    for (i, (path, layer)) in req.inputs.iter().enumerate() {
+        let input_err = |reason: String| TilingError::Input {
+            path: path.clone(),
+            reason,
+        };
+        let read = tuilerie_ingest::read_delivery(path, layer.as_deref())
+            .map_err(|e| input_err(e.to_string()))?;
+        let name = req
+            .names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| tuilerie_ingest::format::stem(path));
+        let mut count = InputCount {
+            path: path.display().to_string(),
+            layer: name.clone(),
+            read: 0,
+            tiled: 0,
+            rejected: 0,
+            reasons: Vec::new(),
+        };
+        let reject = |count: &mut InputCount, what: String| {
+            count.rejected += 1;
+            if count.reasons.len() < 20 {
+                count.reasons.push(what);
+            }
+        };
+        let mut features = Vec::new();
+        for source in read {
+            if let Some(why) = source.shortfall() {
+                return Err(input_err(format!("layer {}: {why}", source.name)));
+            }
+            let crs = source
+                .crs
+                .clone()
+                .or_else(|| req.crs.clone())
+                .unwrap_or(CrsRef::Epsg(4326));
+            let mut ok = Vec::new();
+            for f in source.features {
+                count.read += 1;
+                let id = f.source_id();
+                match f.geometry {
+                    Ok(g) => ok.push(Feature {
+                        geometry: g,
+                        attributes: f.attributes,
+                        provenance: Provenance {
+                            layer: source.name.clone(),
+                            source_id: id,
+                            ..Default::default()
+                        },
+                    }),
+                    Err(e) => reject(
+                        &mut count,
+                        format!("layer {} feature {id}: {e}", source.name),
+                    ),
+                }
+            }
+            let (kept, failed) = to_mercator(ok, &crs);
+            for (f, e) in failed {
+                reject(
+                    &mut count,
+                    format!(
+                        "layer {} feature {}: {e}",
+                        f.provenance.layer, f.provenance.source_id
+                    ),
+                );
+            }
+            features.extend(kept);
+        }
+        count.tiled = features.len();
+        counts.push(count);
+        layers.push(TileLayer::with_all_fields(name, features, 0, 0));
+    }
+    let guessed = zooms::guess_zooms(&layers).ok_or(TilingError::Empty)?;
+    let (minzoom, maxzoom) = zoom_range(req.minzoom, req.maxzoom, guessed);
+    for l in &mut layers {
+        l.minzoom = minzoom;
+        l.maxzoom = maxzoom;
+        for f in &mut l.fields {
+            f.minzoom = minzoom;
+        }
+    }
+    let name = req.name.clone().unwrap_or_else(|| {
+        layers
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    });
+    let options = TileOptions {
+        budget: req.budget,
+        ..Default::default()
+    };
+    let tiling = write_archives(
+        &layers,
+        &name,
+        &req.attribution,
+        &req.outputs,
+        &options,
+        on_zoom,
+    )?;
+    Ok(TileFilesReport {
+        inputs: counts,
+        tiling,
+    })
+}
+
+/// The zooms asked for, the guess filling what was not; a minzoom above the maxzoom asked
+/// for comes down to it.
+fn zoom_range(min: Option<u8>, max: Option<u8>, guessed: (u8, u8)) -> (u8, u8) {
+    let max = max.unwrap_or(guessed.1.max(min.unwrap_or(0)));
+    let min = min.unwrap_or(guessed.0).min(max);
+    (min, max)
+}
+
+/// Write the tileset of `layers` into every archive of `outputs` at once.
+fn write_archives(
+    layers: &[TileLayer],
+    name: &str,
+    attribution: &str,
+    outputs: &[PathBuf],
+    options: &TileOptions,
+    on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
+) -> Result<TilingReport, TilingError> {
+    let minzoom = layers.iter().map(|l| l.minzoom).min().unwrap_or(0);
+    let maxzoom = layers.iter().map(|l| l.maxzoom).max().unwrap_or(0);
+    let meta = tuilerie_tiles::metadata(name, attribution, layers, minzoom, maxzoom);
+    let sinks = outputs
+        .iter()
+        .map(|p| archive::create(p, &meta))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(tuilerie_tiles::write_tileset(
+        layers, &meta, options, sinks, on_zoom,
+    )?)
+}
+
+/// Refuse, with the figures, input that cannot fit in memory (the tiler holds its input in
+/// memory: see `tuilerie_tiles::tileset`), instead of being killed half-way.
+fn check_memory<'a>(paths: impl Iterator<Item = &'a Path>) -> Result<(), TilingError> {
+    // Measured: a GeoJSON file takes about 3 times its size once read and reprojected,
+    // binary formats (FlatGeobuf, Shapefile, GeoPackage) about 6 times; gzipped input more.
+    let mut need = 0u64;
+    let mut biggest = PathBuf::new();
+    for p in paths {
+        let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let factor = match p.extension().and_then(|e| e.to_str()) {
+            Some("json" | "geojson" | "geojsonl" | "geojsons") => 3,
+            Some("gz" | "zip" | "bz2") => 30,
+            _ => 6,
+        };
+        need += size * factor;
+        biggest = p.to_path_buf();
+    }
+    let available = available_memory().unwrap_or(u64::MAX);
+    if need > available {
+        return Err(TilingError::Input {
+            path: biggest,
+            reason: format!(
+                "tiling this input needs about {} MiB of memory and {} MiB are available: \
+                 tile it in parts (by département, say) and join the archives, or use a \
+                 larger machine",
+                need >> 20,
+                available >> 20
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// `MemAvailable` from /proc/meminfo, bytes.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The default archives of a build.
+pub const DEFAULT_ARCHIVES: [&str; 2] = ["tiles.pmtiles", "tiles.mbtiles"];
+
+/// The build's tiles step: every merged theme (in the working CRS) a layer, zooms and fields
+/// from `[tiles]`, archives in `out`.
+pub fn tile_merged(
+    manifest: &Manifest,
+    themes: &BTreeMap<Theme, Vec<Feature>>,
+    out: &Path,
+    on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
+) -> Result<TilingReport, TilingError> {
+    let settings = &manifest.tiles;
+    let mut layers: Vec<TileLayer> = Vec::new();
+    for (theme, features) in themes {
+        let (kept, failed) = to_mercator(features.clone(), &manifest.working_crs);
+        if let Some((f, e)) = failed.first() {
+            return Err(TilingError::Input {
+                path: out.join(format!("{}.fgb", theme.name())),
+                reason: format!(
+                    "{} feature(s) cannot go to Web Mercator, first {} of {}: {e}",
+                    failed.len(),
+                    f.provenance.source_id,
+                    f.provenance.commune
+                ),
+            });
+        }
+        layers.push(TileLayer::with_all_fields(theme.name(), kept, 0, 0));
+    }
+    let guessed = zooms::guess_zooms(&layers).ok_or(TilingError::Empty)?;
+    let (minzoom, maxzoom) = zoom_range(settings.minzoom, settings.maxzoom, guessed);
+    for layer in &mut layers {
+        let own = settings
+            .layers
+            .get(&layer.name)
+            .cloned()
+            .unwrap_or_default();
+        layer.minzoom = own.minzoom.unwrap_or(minzoom);
+        layer.maxzoom = own.maxzoom.unwrap_or(maxzoom).max(layer.minzoom);
+        let names = own
+            .fields
+            .clone()
+            .unwrap_or_else(|| field_names(&layer.features));
+        layer.fields = names
+            .into_iter()
+            .map(|name| FieldRule {
+                minzoom: own
+                    .field_minzoom
+                    .get(&name)
+                    .copied()
+                    .unwrap_or(layer.minzoom),
+                name,
+            })
+            .collect();
+    }
+    let outputs: Vec<PathBuf> = match &settings.archives {
+        Some(a) => a.iter().map(|p| out.join(p)).collect(),
+        None => DEFAULT_ARCHIVES.iter().map(|p| out.join(p)).collect(),
+    };
+    let attribution = settings.attribution.clone().unwrap_or_else(|| {
+        format!(
+            "{} ({}): données des communes fondatrices, cadastre DGFiP",
+            manifest.nom, manifest.insee
+        )
+    });
+    let options = TileOptions {
+        budget: Budget {
+            max_bytes: settings
+                .max_tile_bytes
+                .unwrap_or(Budget::default().max_bytes),
+            max_features: settings
+                .max_tile_features
+                .unwrap_or(Budget::default().max_features),
+        },
+        ..Default::default()
+    };
+    write_archives(
+        &layers,
+        &manifest.nom,
+        &attribution,
+        &outputs,
+        &options,
+        on_zoom,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoom_range_fills_from_the_guess() {
+        assert_eq!(zoom_range(None, None, (9, 18)), (9, 18));
+        assert_eq!(zoom_range(Some(12), None, (9, 18)), (12, 18));
+        assert_eq!(zoom_range(None, Some(6), (9, 18)), (6, 6));
+        assert_eq!(zoom_range(Some(20), None, (9, 18)), (20, 20));
+        assert_eq!(zoom_range(Some(3), Some(5), (9, 18)), (3, 5));
+    }
+}
