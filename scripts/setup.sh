@@ -26,9 +26,16 @@ if [ ! -e /usr/share/proj/ntf_r93.gsb ] && [ ! -e /usr/share/proj/fr_ign_ntf_r93
   echo "setup: warning: IGN's NTF grid (ntf_r93.gsb) is missing from /usr/share/proj; NTF input will be refused" >&2
 fi
 
-# Tests: the independent tile decoders (Python), per domain.md §7.
-if ! python3 -c "import pmtiles, mapbox_vector_tile" 2>/dev/null; then
-  echo "setup: installing the Python packages pmtiles and mapbox-vector-tile" >&2
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-    pmtiles mapbox-vector-tile >/dev/null
+# Tests: the independent tile decoders and geometry checks (Python), per domain.md §7.
+if ! python3 -c "import pmtiles, mapbox_vector_tile, shapely" 2>/dev/null; then
+  echo "setup: installing the Python packages pmtiles, mapbox-vector-tile and shapely" >&2
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  fi
+  pip=(python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore)
+  # Debian's own Python refuses pip installs (PEP 668) unless told these are the user's call.
+  "${pip[@]}" pmtiles mapbox-vector-tile shapely >/dev/null 2>&1 ||
+    "${pip[@]}" --break-system-packages pmtiles mapbox-vector-tile shapely >/dev/null
 fi

@@ -85,7 +85,21 @@ enum Command {
 const EXIT_INPUT: u8 = 2;
 const EXIT_INTERNAL: u8 = 3;
 
+/// glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), after
+/// which big short-lived buffers — a GeoJSON file's text, a low-zoom tile being encoded — are
+/// carved from the heap and their pages stay with the process. A fixed 1 MiB threshold keeps
+/// them in their own mappings, returned to the system when freed: measured on `tuilerie tile`
+/// of the 17 641 essonne parcels, peak RSS 138 → 115 MiB at the same speed.
+fn return_big_buffers_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called first thing, before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    return_big_buffers_to_the_system();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

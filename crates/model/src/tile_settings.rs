@@ -8,7 +8,8 @@
 //! [tiles.layers.parcelles]
 //! minzoom = 12
 //! fields = ["id", "section", "commune_deleguee", "sources"]   # default: every field
-//! field_minzoom = { id = 15, section = 15 }                    # shown from this zoom on
+//! all_fields_from = 15                       # fields are written from zoom 15 on…
+//! field_minzoom = { commune_deleguee = 12 }  # …except these, from their own zoom
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -47,8 +48,10 @@ pub struct LayerTileSettings {
     pub maxzoom: Option<u8>,
     /// The fields written to the tiles, in this order (default: every field of the layer).
     pub fields: Option<Vec<String>>,
-    /// The zoom from which a field is written (default: the layer's minzoom): labels and ids
-    /// only where they can be read keeps low-zoom tiles small.
+    /// The zoom from which the fields not named in `field_minzoom` are written (default: the
+    /// layer's minzoom): labels and ids only where they can be read keep low zooms small.
+    pub all_fields_from: Option<u8>,
+    /// The zoom from which each named field is written.
     #[serde(default)]
     pub field_minzoom: BTreeMap<String, u8>,
 }
@@ -86,6 +89,12 @@ impl TileSettings {
         for (layer, l) in &self.layers {
             let at = format!("layers.{layer}.");
             zoom_problems(&at, l.minzoom, l.maxzoom, &mut out);
+            if let Some(z) = l.all_fields_from.filter(|z| *z > MAX_TILE_ZOOM) {
+                out.push((
+                    format!("{at}all_fields_from"),
+                    format!("zoom {z} is beyond {MAX_TILE_ZOOM}"),
+                ));
+            }
             for (field, z) in &l.field_minzoom {
                 if *z > MAX_TILE_ZOOM {
                     out.push((

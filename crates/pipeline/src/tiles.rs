@@ -35,19 +35,22 @@ pub fn to_mercator(
     from: &CrsRef,
 ) -> (Vec<Feature>, Vec<(Feature, String)>) {
     let r = Reprojector::new(MERCATOR);
-    let results: Vec<Result<Feature, (Feature, String)>> = features
+    let results: Vec<(Feature, Option<String>)> = features
         .into_par_iter()
-        .map(|mut f| match r.transform(&mut f.geometry, from) {
-            Ok(()) => Ok(f),
-            Err(e) => Err((f, e.to_string())),
+        .map(|mut f| {
+            let failed = r
+                .transform(&mut f.geometry, from)
+                .err()
+                .map(|e| e.to_string());
+            (f, failed)
         })
         .collect();
     let mut kept = Vec::with_capacity(results.len());
     let mut failed = Vec::new();
-    for r in results {
-        match r {
-            Ok(f) => kept.push(f),
-            Err(e) => failed.push(e),
+    for (f, error) in results {
+        match error {
+            None => kept.push(f),
+            Some(e) => failed.push((f, e)),
         }
     }
     (kept, failed)
@@ -94,6 +97,21 @@ pub fn tile_files(
     req: &TileRequest,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
 ) -> Result<TileFilesReport, TilingError> {
+    for out in &req.outputs {
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !ext.is_some_and(|e| archive::FORMATS.contains(&e.as_str())) {
+            return Err(TilingError::Input {
+                path: out.clone(),
+                reason: format!(
+                    "unknown archive format: use one of .{}",
+                    archive::FORMATS.join(", .")
+                ),
+            });
+        }
+    }
     check_memory(req.inputs.iter().map(|(p, _)| p.as_path()))?;
     let mut layers = Vec::new();
     let mut counts = Vec::new();
@@ -322,6 +340,7 @@ pub fn tile_merged(
                     .field_minzoom
                     .get(&name)
                     .copied()
+                    .or(own.all_fields_from)
                     .unwrap_or(layer.minzoom),
                 name,
             })

@@ -114,8 +114,15 @@ fn prepare_polygons(mp: &MultiPolygon<f64>, square: Rect<f64>) -> Option<MultiPo
     let polygons: Vec<Polygon<f64>> = shapes
         .into_iter()
         .filter_map(|shape| {
-            let mut contours = shape.into_iter().map(|c| {
+            // i_overlay turns exteriors counter-clockwise and holes the other way, except a
+            // hole touching its exterior at a vertex, seen coming out counter-clockwise too:
+            // each ring's turn is set here, from its area, whatever the engine did.
+            let mut contours = shape.into_iter().enumerate().map(|(i, c)| {
                 let mut ring: Vec<Coord<f64>> = c.iter().map(to_coord).collect();
+                let area = signed_area(&ring);
+                if (i == 0 && area < 0.0) || (i > 0 && area > 0.0) {
+                    ring.reverse();
+                }
                 if let Some(&first) = ring.first() {
                     ring.push(first);
                 }
@@ -430,6 +437,55 @@ mod tests {
             shoelace(&parts[0]) + shoelace(&parts[1]),
             2 * (10_000 - 3_600)
         );
+    }
+
+    #[test]
+    fn a_hole_touching_its_exterior_still_turns_negative() {
+        // Parcel 91027479AC0926 (a courtyard building) at zoom 10, simplified: three holes,
+        // one touching the exterior's edge at (2906, 3650). The overlay engine gave that one
+        // back turning like an exterior; decoders then read it as a second polygon.
+        let ring = |pts: &[(f64, f64)]| LineString::from(pts.to_vec());
+        let p = Polygon::new(
+            ring(&[
+                (2888.0, 3647.0),
+                (2884.0, 3647.0),
+                (2881.0, 3660.0),
+                (2903.0, 3662.0),
+                (2885.0, 3659.0),
+                (2906.0, 3659.0),
+                (2906.0, 3649.0),
+                (2888.0, 3647.0),
+            ]),
+            vec![
+                ring(&[
+                    (2903.0, 3658.0),
+                    (2904.0, 3650.0),
+                    (2906.0, 3650.0),
+                    (2905.0, 3658.0),
+                    (2903.0, 3658.0),
+                ]),
+                ring(&[
+                    (2891.0, 3657.0),
+                    (2886.0, 3656.0),
+                    (2887.0, 3651.0),
+                    (2885.0, 3648.0),
+                    (2903.0, 3650.0),
+                    (2902.0, 3658.0),
+                    (2891.0, 3657.0),
+                ]),
+                ring(&[
+                    (2884.0, 3660.0),
+                    (2882.0, 3659.0),
+                    (2884.0, 3651.0),
+                    (2886.0, 3652.0),
+                    (2884.0, 3660.0),
+                ]),
+            ],
+        );
+        let (cmds, parts) = decode(&encoded(p.into()).geometry);
+        assert_eq!(cmds.iter().filter(|c| c.0 == 1).count(), 4, "{parts:?}");
+        assert!(shoelace(&parts[0]) > 0, "{parts:?}");
+        assert!(parts[1..].iter().all(|r| shoelace(r) < 0), "{parts:?}");
     }
 
     #[test]
