@@ -135,7 +135,7 @@ pub fn build(
     } else {
         let merge_started = Instant::now();
         let themes = std::mem::take(&mut ingested.themes);
-        let merged = merge::merge_all(manifest, themes, &ingested.outlines, options.quiet)?;
+        let mut merged = merge::merge_all(manifest, themes, &ingested.outlines, options.quiet)?;
         report
             .timings_ms
             .insert("merge".into(), merge_started.elapsed().as_millis() as u64);
@@ -154,7 +154,9 @@ pub fn build(
         }
         write_merged(out, manifest, &merged, &ingested.rejects, &mut report)?;
         let tiles_started = Instant::now();
-        let tiling = match tiles::tile_merged(manifest, &merged.themes, out, |z| {
+        // The merged features go to the tiles last: reprojected in place, not copied.
+        let themes = std::mem::take(&mut merged.themes);
+        let tiling = match tiles::tile_merged(manifest, themes, out, |z| {
             if !options.quiet {
                 tracing::info!(
                     "tiles: zoom {:>2}: {} tiles, {} KiB, largest {} KiB, {} ms",

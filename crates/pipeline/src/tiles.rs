@@ -253,6 +253,13 @@ fn write_archives(
 /// Refuse, with the figures, input that cannot fit in memory (the tiler holds its input in
 /// memory: see `tuilerie_tiles::tileset`), instead of being killed half-way.
 fn check_memory<'a>(paths: impl Iterator<Item = &'a Path>) -> Result<(), TilingError> {
+    check_memory_within(paths, available_memory().unwrap_or(u64::MAX))
+}
+
+fn check_memory_within<'a>(
+    paths: impl Iterator<Item = &'a Path>,
+    available: u64,
+) -> Result<(), TilingError> {
     // Measured: a GeoJSON file takes about 3 times its size once read and reprojected,
     // binary formats (FlatGeobuf, Shapefile, GeoPackage) about 6 times; gzipped input more.
     let mut need = 0u64;
@@ -267,7 +274,6 @@ fn check_memory<'a>(paths: impl Iterator<Item = &'a Path>) -> Result<(), TilingE
         need += size * factor;
         biggest = p.to_path_buf();
     }
-    let available = available_memory().unwrap_or(u64::MAX);
     if need > available {
         return Err(TilingError::Input {
             path: biggest,
@@ -298,14 +304,14 @@ pub const DEFAULT_ARCHIVES: [&str; 2] = ["tiles.pmtiles", "tiles.mbtiles"];
 /// from `[tiles]`, archives in `out`.
 pub fn tile_merged(
     manifest: &Manifest,
-    themes: &BTreeMap<Theme, Vec<Feature>>,
+    themes: BTreeMap<Theme, Vec<Feature>>,
     out: &Path,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
 ) -> Result<TilingReport, TilingError> {
     let settings = &manifest.tiles;
     let mut layers: Vec<TileLayer> = Vec::new();
     for (theme, features) in themes {
-        let (kept, failed) = to_mercator(features.clone(), &manifest.working_crs);
+        let (kept, failed) = to_mercator(features, &manifest.working_crs);
         if let Some((f, e)) = failed.first() {
             return Err(TilingError::Input {
                 path: out.join(format!("{}.fgb", theme.name())),
@@ -380,6 +386,22 @@ pub fn tile_merged(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_too_big_for_memory_is_refused_with_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.geojson");
+        std::fs::write(&p, vec![b' '; 1 << 20]).unwrap();
+        let paths = [p.as_path()];
+        assert!(check_memory_within(paths.iter().copied(), 4 << 20).is_ok());
+        let e = check_memory_within(paths.iter().copied(), 2 << 20).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("big.geojson") && text.contains("needs about 3 MiB"),
+            "{text}"
+        );
+        assert!(available_memory().is_some_and(|m| m > 0));
+    }
 
     #[test]
     fn zoom_range_fills_from_the_guess() {
