@@ -326,13 +326,15 @@ fn tile_command_reads_any_format_and_says_what_is_wrong() {
     let (o, _) = tile_cli(&[path_str(&empty), "-o", path_str(&pm)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to tile"));
-    // A feature whose geometry cannot be read is counted as rejected, with its reason.
+    // A feature whose geometry cannot be read, or that no tile can hold (a collection), is
+    // counted as rejected, with its reason.
     let bad = dir.path().join("bad.geojson");
     std::fs::write(
         &bad,
         r#"{"type":"FeatureCollection","features":[
             {"type":"Feature","properties":{"id":1},"geometry":{"type":"Point","coordinates":[2.35,48.85]}},
-            {"type":"Feature","properties":{"id":2},"geometry":{"type":"Point","coordinates":["x"]}}]}"#,
+            {"type":"Feature","properties":{"id":2},"geometry":{"type":"Point","coordinates":["x"]}},
+            {"type":"Feature","properties":{"id":3},"geometry":{"type":"GeometryCollection","geometries":[]}}]}"#,
     )
     .unwrap();
     let (o, r) = tile_cli(&[path_str(&bad), "-o", path_str(&pm), "-z", "12"]);
@@ -343,7 +345,12 @@ fn tile_command_reads_any_format_and_says_what_is_wrong() {
             r["inputs"][0]["read"].as_u64(),
             r["inputs"][0]["rejected"].as_u64()
         ),
-        (Some(2), Some(1))
+        (Some(3), Some(2))
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("rejected: "));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("rejected: "), "{stdout}");
+    assert!(
+        stdout.contains("feature 2: empty geometry or geometry collection"),
+        "{stdout}"
+    );
 }

@@ -156,6 +156,14 @@ pub fn tile_files(
                 count.read += 1;
                 let id = f.source_id();
                 match f.geometry {
+                    Ok(g) if !drawable(&g) => reject(
+                        &mut count,
+                        format!(
+                            "layer {} feature {id}: empty geometry or geometry collection \
+                             (a vector tile holds points, lines and polygons)",
+                            source.name
+                        ),
+                    ),
                     Ok(g) => ok.push(Feature {
                         geometry: g,
                         attributes: f.attributes,
@@ -219,6 +227,12 @@ pub fn tile_files(
         inputs: counts,
         tiling,
     })
+}
+
+/// Whether MVT can draw `g`: not empty, not a collection.
+fn drawable(g: &geo::Geometry<f64>) -> bool {
+    use geo::BoundingRect;
+    !matches!(g, geo::Geometry::GeometryCollection(_)) && g.bounding_rect().is_some()
 }
 
 /// The zooms asked for, the guess filling what was not; a minzoom above the maxzoom asked

@@ -7,8 +7,8 @@
 
 use crate::budget::{Cut, Measure};
 use crate::encode::{encode_tile, LayerBuilder, TileError};
+use crate::gzip::gzip;
 use crate::layer::TileLayer;
-use crate::mbtiles::gzip;
 use crate::shapes::Shape;
 use crate::tile::TileId;
 use crate::TileOptions;

@@ -15,6 +15,7 @@ pub mod budget;
 pub mod clip;
 pub mod encode;
 pub mod generate;
+pub mod gzip;
 pub mod layer;
 pub mod mbtiles;
 pub mod pmtiles_archive;

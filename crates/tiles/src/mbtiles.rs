@@ -2,21 +2,8 @@
 
 use crate::archive::{ArchiveError, Metadata, Staged, TileSink};
 use crate::tile::TileId;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use rusqlite::{params, Connection};
-use std::io::Write;
 use std::path::Path;
-
-/// Gzip a tile (what MBTiles readers expect of vector tiles).
-pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut e = GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 2 + 64),
-        Compression::default(),
-    );
-    e.write_all(bytes)?;
-    e.finish()
-}
 
 /// Writes an MBTiles file: to a temporary name, renamed into place when finished.
 pub struct MbtilesWriter {
