@@ -57,6 +57,29 @@ fn check_build_archives(out: &Path, layer: &str, key: &str) -> serde_json::Value
     assert_eq!(c["layers"], serde_json::json!([layer]));
     assert_eq!(c["min_zoom"], c["mbtiles_minzoom"]);
     assert_eq!(c["max_zoom"], c["mbtiles_maxzoom"]);
+    // GDAL's MVT driver decodes every tile of the MBTiles: zoom by zoom, the features it
+    // finds are those the Python decoder found in the PMTiles.
+    for (z, n) in c["features"].as_object().unwrap() {
+        let info = Command::new("ogrinfo")
+            .args(["-ro", "-so", "-oo", &format!("ZOOM_LEVEL={z}")])
+            .arg(&mb)
+            .arg(layer)
+            .output()
+            .expect("ogrinfo (gdal-bin)");
+        let text = String::from_utf8_lossy(&info.stdout);
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Feature Count: "))
+            .unwrap_or_else(|| {
+                panic!("zoom {z}: {text} {}", String::from_utf8_lossy(&info.stderr))
+            });
+        assert_eq!(count, n.to_string(), "zoom {z}: GDAL vs mapbox-vector-tile");
+        assert!(
+            info.stderr.is_empty(),
+            "zoom {z}: {}",
+            String::from_utf8_lossy(&info.stderr)
+        );
+    }
     let maxzoom = c["max_zoom"].to_string();
     let drawn: BTreeSet<&str> = c["ids"][layer][&maxzoom]
         .as_array()

@@ -154,37 +154,41 @@ def check(pm_path, mb_path):
     )
 
 
-def area(pm_path, layer_name):
-    header, meta, pm_tiles = tiles(pm_path)
-    extent = 4096
-    square = box(0, 0, extent, extent)
-    drawn = {}
-    for (z, x, y), data in pm_tiles:
-        layer = decode(data).get(layer_name)
-        if not layer:
-            continue
-        unit = 2 * HALF_WORLD / (1 << z) / extent
-        for feat in layer["features"]:
-            for rings in polygons(feat["geometry"]):
-                a = Polygon(rings[0], rings[1:]).intersection(square).area
-                drawn[z] = drawn.get(z, 0.0) + a * unit * unit
-    print(json.dumps({str(z): a for z, a in sorted(drawn.items())}))
-
-
-def length(pm_path, layer_name):
+def drawn(pm_path, layer_name, parts, measure):
+    """Per zoom: `measure` of each part of LAYER's features clipped to its tile, in Web
+    Mercator metres to the power `measure`'s dimension (area 2, length 1)."""
     _, _, pm_tiles = tiles(pm_path)
     extent = 4096
     square = box(0, 0, extent, extent)
-    drawn = {}
+    out = {}
     for (z, x, y), data in pm_tiles:
         layer = decode(data).get(layer_name)
         if not layer:
             continue
         unit = 2 * HALF_WORLD / (1 << z) / extent
         for feat in layer["features"]:
-            for part in lines(feat["geometry"]):
-                drawn[z] = drawn.get(z, 0.0) + LineString(part).intersection(square).length * unit
-    print(json.dumps({str(z): a for z, a in sorted(drawn.items())}))
+            for part in parts(feat["geometry"]):
+                value, dimension = measure(part, square)
+                out[z] = out.get(z, 0.0) + value * unit**dimension
+    print(json.dumps({str(z): v for z, v in sorted(out.items())}))
+
+
+def area(pm_path, layer_name):
+    drawn(
+        pm_path,
+        layer_name,
+        polygons,
+        lambda rings, sq: (Polygon(rings[0], rings[1:]).intersection(sq).area, 2),
+    )
+
+
+def length(pm_path, layer_name):
+    drawn(
+        pm_path,
+        layer_name,
+        lines,
+        lambda part, sq: (LineString(part).intersection(sq).length, 1),
+    )
 
 
 def sizes(pm_path):

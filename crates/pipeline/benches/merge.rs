@@ -10,35 +10,16 @@
 //!
 //! Run: `cargo bench -p tuilerie-pipeline --bench merge`
 
+mod common;
+
+use common::essonne;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use geo::{Area, BooleanOps, Geometry, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, RTreeObject};
-use std::path::PathBuf;
 use std::time::Duration;
 use tuilerie_merge::{candidates, merge_theme, polygon, MergeContext};
-use tuilerie_model::{Feature, Manifest, Theme};
-use tuilerie_pipeline::{ingest_manifest, IngestOptions};
-
-fn essonne() -> (Manifest, Vec<Feature>) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let path = if root
-        .join("../shared/data/scenarios/essonne-fusion")
-        .is_dir()
-    {
-        root.join("examples/essonne-fusion.toml")
-    } else {
-        root.join("fixtures/essonne-fusion.toml")
-    };
-    let text = std::fs::read_to_string(&path).unwrap();
-    let manifest = Manifest::parse(&text, path.parent().unwrap()).unwrap();
-    let parcels = ingest_manifest(&manifest, &IngestOptions { quiet: true })
-        .unwrap()
-        .themes
-        .remove(&Theme::Parcelles)
-        .unwrap();
-    (manifest, parcels)
-}
+use tuilerie_model::Theme;
 
 fn benches(c: &mut Criterion) {
     let (manifest, parcels) = essonne();

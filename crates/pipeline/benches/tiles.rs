@@ -9,34 +9,20 @@
 //!
 //! Run: `cargo bench -p tuilerie-pipeline --bench tiles`
 
+mod common;
+
+use common::essonne;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use geo::{BooleanOps, Geometry, MapCoords, MultiPolygon, Polygon};
-use std::path::PathBuf;
 use std::time::Duration;
-use tuilerie_model::{Manifest, Theme};
-use tuilerie_pipeline::{ingest_manifest, tiles::to_mercator, IngestOptions};
+use tuilerie_pipeline::tiles::to_mercator;
 use tuilerie_tiles::budget::Cut;
 use tuilerie_tiles::generate::build_zoom;
 use tuilerie_tiles::shapes::{feature_infos, zoom_shapes};
 use tuilerie_tiles::{archive, metadata, write_tileset, TileId, TileLayer, TileOptions};
 
 fn parcels() -> TileLayer {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let path = if root
-        .join("../shared/data/scenarios/essonne-fusion")
-        .is_dir()
-    {
-        root.join("examples/essonne-fusion.toml")
-    } else {
-        root.join("fixtures/essonne-fusion.toml")
-    };
-    let text = std::fs::read_to_string(&path).unwrap();
-    let manifest = Manifest::parse(&text, path.parent().unwrap()).unwrap();
-    let features = ingest_manifest(&manifest, &IngestOptions { quiet: true })
-        .unwrap()
-        .themes
-        .remove(&Theme::Parcelles)
-        .unwrap();
+    let (manifest, features) = essonne();
     let (features, failed) = to_mercator(features, &manifest.working_crs);
     assert!(failed.is_empty());
     TileLayer::with_all_fields("parcelles", features, 10, 18)

@@ -167,22 +167,24 @@ impl Shape {
                 feature_geometry(&layers[self.layer as usize], self.feature, z, options)
             }
             ShapeKind::Cached(g) => g.clone(),
-            ShapeKind::Square(at) => {
-                let side = f64::from(options.tiny_side);
-                let (x, y) = (at.x, at.y);
-                Geometry::Polygon(Polygon::new(
-                    LineString::from(vec![
-                        (x, y),
-                        (x + side, y),
-                        (x + side, y + side),
-                        (x, y + side),
-                        (x, y),
-                    ]),
-                    vec![],
-                ))
-            }
+            ShapeKind::Square(at) => Geometry::Polygon(square(*at, f64::from(options.tiny_side))),
         }
     }
+}
+
+/// The axis-aligned square of side `side` from corner `at`.
+pub fn square(at: Coord<f64>, side: f64) -> Polygon<f64> {
+    let (x, y) = (at.x, at.y);
+    Polygon::new(
+        LineString::from(vec![
+            (x, y),
+            (x + side, y),
+            (x + side, y + side),
+            (x, y + side),
+            (x, y),
+        ]),
+        vec![],
+    )
 }
 
 /// The shapes of every layer shown at zoom `z`, in layer then feature order.
@@ -308,20 +310,14 @@ fn accumulate(mut tiny: Vec<(u32, u32, Coord<f64>, f64)>, options: &TileOptions)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tuilerie_model::{Feature, Provenance};
 
-    fn square_m(x: f64, y: f64, side: f64) -> Feature {
-        let ring = LineString::from(vec![
-            (x, y),
-            (x + side, y),
-            (x + side, y + side),
-            (x, y + side),
-            (x, y),
-        ]);
+    /// A square feature (Web Mercator metres), for the tests of this crate.
+    pub(crate) fn square_m(x: f64, y: f64, side: f64) -> Feature {
         Feature {
-            geometry: Geometry::Polygon(Polygon::new(ring, vec![])),
+            geometry: Geometry::Polygon(square(geo::coord! { x: x, y: y }, side)),
             attributes: vec![],
             provenance: Provenance::default(),
         }

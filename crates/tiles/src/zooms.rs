@@ -81,28 +81,17 @@ pub fn guess_zooms(layers: &[TileLayer]) -> Option<(u8, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{LineString, Polygon};
-    use tuilerie_model::{Feature, Provenance};
+    use crate::shapes::tests::square_m;
+    use tuilerie_model::Feature;
 
     fn squares(side: f64, n: usize, spacing: f64) -> Vec<Feature> {
         (0..n)
             .map(|i| {
-                let (x, y) = (
+                square_m(
                     261_000.0 + (i % 100) as f64 * spacing,
                     6_250_000.0 + (i / 100) as f64 * spacing,
-                );
-                let ring = LineString::from(vec![
-                    (x, y),
-                    (x + side, y),
-                    (x + side, y + side),
-                    (x, y + side),
-                    (x, y),
-                ]);
-                Feature {
-                    geometry: Geometry::Polygon(Polygon::new(ring, vec![])),
-                    attributes: vec![],
-                    provenance: Provenance::default(),
-                }
+                    side,
+                )
             })
             .collect()
     }
