@@ -341,6 +341,19 @@ fn tile_command_reads_any_format_and_says_what_is_wrong() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("x.zip") && err.contains(".pmtiles"), "{err}");
+    // Two inputs named alike would make two layers of one name in a tile; zoom 30 is beyond
+    // the grid.
+    let (o, _) = tile_cli(&[
+        path_str(&inputs[1].0),
+        path_str(&inputs[1].0),
+        "-o",
+        path_str(&pm),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-l"));
+    let (o, _) = tile_cli(&[path_str(&inputs[1].0), "-o", path_str(&pm), "-z", "30"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("zoom 30"));
     let (o, _) = tile_cli(&["/nonexistent/parcels.geojson", "-o", path_str(&pm)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/parcels.geojson"));

@@ -24,7 +24,7 @@ import sys
 
 import mapbox_vector_tile
 from pmtiles.reader import MmapSource, Reader, all_tiles
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, MultiPolygon, Polygon, box
 from shapely.validation import explain_validity
 
 HALF_WORLD = 20037508.342789244
@@ -105,6 +105,13 @@ def check(pm_path, mb_path):
                     elif not isinstance(v, TYPES[fields[k]]):
                         problems.append(f"{z}/{x}/{y} {name}: {k}={v!r} is not {fields[k]}")
                 g = feat["geometry"]
+                # All of a feature's polygons together: a hole that came out turned like an
+                # exterior is decoded as a polygon of its own, overlapping its real exterior.
+                parts = [Polygon(r[0], r[1:]) for r in polygons(g)]
+                if len(parts) > 1 and not MultiPolygon(parts).is_valid:
+                    problems.append(
+                        f"{z}/{x}/{y} {name} {fid}: {explain_validity(MultiPolygon(parts))}"
+                    )
                 for rings in polygons(g):
                     if shoelace(rings[0][:-1]) <= 0:
                         problems.append(f"{z}/{x}/{y} {name} {fid}: exterior not positive")

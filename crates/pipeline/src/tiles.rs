@@ -112,6 +112,17 @@ pub fn tile_files(
             });
         }
     }
+    for z in [req.minzoom, req.maxzoom].into_iter().flatten() {
+        if z > tuilerie_tiles::tile::MAX_ZOOM {
+            return Err(TilingError::Input {
+                path: req.outputs.first().cloned().unwrap_or_default(),
+                reason: format!(
+                    "zoom {z} is beyond {}, the deepest tuilerie makes",
+                    tuilerie_tiles::tile::MAX_ZOOM
+                ),
+            });
+        }
+    }
     check_memory(req.inputs.iter().map(|(p, _)| p.as_path()))?;
     let mut layers = Vec::new();
     let mut counts = Vec::new();
@@ -192,6 +203,14 @@ pub fn tile_files(
             features.extend(kept);
         }
         count.tiled = features.len();
+        if let Some(other) = layers.iter().position(|l: &TileLayer| l.name == name) {
+            // MVT wants a layer's name unique in a tile.
+            return Err(input_err(format!(
+                "its layer would be named {name:?} like that of {}: give each input its \
+                 own name with -l",
+                req.inputs[other].0.display()
+            )));
+        }
         counts.push(count);
         layers.push(TileLayer::with_all_fields(name, features, 0, 0));
     }

@@ -99,7 +99,7 @@ impl Metadata {
     /// Where a viewer opens: the middle of the bounds, at the middle zoom.
     pub fn center(&self) -> (f64, f64, u8) {
         let [w, s, e, n] = self.bounds;
-        let z = self.minzoom.max((self.minzoom + self.maxzoom) / 2);
+        let z = ((u16::from(self.minzoom) + u16::from(self.maxzoom)) / 2) as u8;
         ((w + e) / 2.0, (s + n) / 2.0, z)
     }
 }

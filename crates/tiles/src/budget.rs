@@ -111,7 +111,9 @@ impl Budget {
                     .filter(|s| s.family == family && cut.keeps(s))
                     .map(|s| s.size)
                     .collect();
-                if sizes.is_empty() {
+                // One shape of a kind is not what makes a tile too big: it stays (and a tile
+                // holding a single huge feature stays over budget, reported as such).
+                if sizes.len() < 2 {
                     continue;
                 }
                 sizes.sort_by(f64::total_cmp);
@@ -204,5 +206,12 @@ mod tests {
         };
         let cut = budget.tighten(Cut::default(), &[(m, members.clone())]);
         assert!(members.iter().all(|s| !cut.keeps(s)), "{cut:?}");
+        // A single shape of a kind is left alone: no cut can help, and nothing panics.
+        let one = [shape(Family::Line, 9.0)];
+        let alone: Vec<&Shape> = one.iter().collect();
+        assert_eq!(
+            budget.tighten(Cut::default(), &[(m, alone)]),
+            Cut::default()
+        );
     }
 }

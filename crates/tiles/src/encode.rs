@@ -31,6 +31,8 @@ pub enum TileError {
     Encode(String),
     #[error(transparent)]
     Archive(crate::archive::ArchiveError),
+    #[error("zooms {min}–{max}: zooms go from 0 to {limit}, the lowest first", limit = crate::tile::MAX_ZOOM)]
+    Zooms { min: u8, max: u8 },
 }
 
 /// The square a tile's features are clipped to: the tile (0..`extent`) plus `buffer` pixels.
@@ -221,30 +223,45 @@ fn single_polygon(m: MultiPolygon<f64>) -> Geometry<f64> {
     }
 }
 
-/// A polygon smaller than a pixel snaps to nothing: it is drawn as one pixel at its centre, in
-/// the one tile that holds the centre, so that no feature vanishes from the tiles.
+/// A polygon or line too small for the grid snaps to nothing: it is drawn as one unit (a
+/// square, a segment) at its centre, in the one tile that holds the centre, so that no feature
+/// vanishes from the tiles. Only for shapes less than a unit thick — a large polygon whose
+/// hole or notch covers a tile must leave that tile empty.
 fn one_pixel(g: &Geometry<f64>, extent: u32) -> Option<Geometry<f64>> {
-    use geo::Centroid;
-    if !matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) {
-        return None;
-    }
+    use geo::{Area, BoundingRect, Centroid};
+    let b = g.bounding_rect()?;
+    let (thin, short) = (
+        b.width().min(b.height()) < 1.0,
+        b.width().max(b.height()) < 1.0,
+    );
+    let linear = match g {
+        Geometry::Polygon(_) | Geometry::MultiPolygon(_) if thin || g.unsigned_area() < 1.0 => {
+            false
+        }
+        Geometry::LineString(_) | Geometry::MultiLineString(_) if short => true,
+        _ => return None,
+    };
     let c = g.centroid()?;
     let e = f64::from(extent);
     if !(c.x() >= 0.0 && c.x() < e && c.y() >= 0.0 && c.y() < e) {
         return None;
     }
     let (x, y) = (c.x().floor(), c.y().floor());
-    // Exterior ring with a positive shoelace area in tile space.
-    Some(Geometry::Polygon(Polygon::new(
-        LineString::from(vec![
-            (x, y),
-            (x + 1.0, y),
-            (x + 1.0, y + 1.0),
-            (x, y + 1.0),
-            (x, y),
-        ]),
-        vec![],
-    )))
+    Some(if linear {
+        Geometry::LineString(LineString::from(vec![(x, y), (x + 1.0, y)]))
+    } else {
+        // Exterior ring with a positive shoelace area in tile space.
+        Geometry::Polygon(Polygon::new(
+            LineString::from(vec![
+                (x, y),
+                (x + 1.0, y),
+                (x + 1.0, y + 1.0),
+                (x, y + 1.0),
+                (x, y),
+            ]),
+            vec![],
+        ))
+    })
 }
 
 /// An attribute as an MVT value; `None` for a null (MVT has no nulls: the key is left out).
@@ -533,6 +550,30 @@ mod tests {
             !l.add(&beyond, None, &[]).unwrap(),
             "its centre is in the neighbouring tile"
         );
+        // A ring-shaped polygon whose hole covers the whole tile (and its centre): nothing is
+        // drawn there, no stray pixel.
+        let ring = Polygon::new(
+            LineString::from(vec![
+                (-9000.0, -9000.0),
+                (13000.0, -9000.0),
+                (13000.0, 13000.0),
+                (-9000.0, 13000.0),
+                (-9000.0, -9000.0),
+            ]),
+            vec![LineString::from(vec![
+                (-5000.0, -5000.0),
+                (-5000.0, 9000.0),
+                (9000.0, 9000.0),
+                (9000.0, -5000.0),
+                (-5000.0, -5000.0),
+            ])],
+        );
+        let mut l = LayerBuilder::new("t", 4096, 64);
+        assert!(!l.add(&ring.into(), None, &[]).unwrap());
+        // A line shorter than a unit is drawn as one unit where it is.
+        let short: Geometry = LineString::from(vec![(7.2, 7.2), (7.4, 7.3)]).into();
+        let (_, parts) = decode(&encoded(short).geometry);
+        assert_eq!(parts, vec![vec![(7, 7), (8, 7)]]);
         // A line crossing the tile is cut at the buffer; repeated points after snapping go.
         let line: Geometry = LineString::from(vec![
             (-500.0, 10.0),

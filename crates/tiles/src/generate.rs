@@ -39,11 +39,16 @@ impl BuiltTile {
     }
 }
 
-/// The numeric id of a feature for MVT, when its `id` is an unsigned integer.
-fn feature_id(f: &Feature) -> Option<u64> {
+/// The numeric id of a feature for MVT, when its `id` is an unsigned integer: an integer, a
+/// whole real (Shapefiles store integers as reals), or a text that is exactly the number's
+/// digits (`"0071"` is a text id, not 71).
+pub fn feature_id(f: &Feature) -> Option<u64> {
     match f.get("id") {
         Some(Value::Int(i)) => u64::try_from(*i).ok(),
-        Some(Value::Text(t)) if !t.starts_with('+') => t.parse::<u64>().ok(),
+        Some(Value::Real(r)) if r.fract() == 0.0 && *r >= 0.0 && *r < 2f64.powi(53) => {
+            Some(*r as u64)
+        }
+        Some(Value::Text(t)) => t.parse::<u64>().ok().filter(|n| n.to_string() == *t),
         _ => None,
     }
 }
@@ -142,4 +147,29 @@ fn build_tile(
         layers: summary,
         members,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_ids_become_feature_ids_and_others_do_not() {
+        let with = |v: Value| Feature {
+            geometry: geo::Point::new(0.0, 0.0).into(),
+            attributes: vec![("id".into(), v)],
+            provenance: Default::default(),
+        };
+        assert_eq!(feature_id(&with(Value::Int(42))), Some(42));
+        assert_eq!(feature_id(&with(Value::Int(-1))), None);
+        assert_eq!(feature_id(&with(Value::Real(123.0))), Some(123));
+        assert_eq!(feature_id(&with(Value::Real(1.5))), None);
+        assert_eq!(feature_id(&with(Value::Text("7".into()))), Some(7));
+        assert_eq!(feature_id(&with(Value::Text("007".into()))), None);
+        assert_eq!(feature_id(&with(Value::Text("+7".into()))), None);
+        assert_eq!(
+            feature_id(&with(Value::Text("91027000AB0012".into()))),
+            None
+        );
+    }
 }

@@ -61,12 +61,12 @@ impl TileLayer {
 
     /// The `vector_layers` entry: id, fields with their MVT types, zooms, geometry kind.
     pub fn vector_layer(&self) -> Json {
+        // The fields some tile holds: written from a zoom the layer reaches, with a value.
         let mut fields = Map::new();
-        for rule in &self.fields {
-            fields.insert(
-                rule.name.clone(),
-                field_type(&self.features, &rule.name).into(),
-            );
+        for rule in self.fields.iter().filter(|r| r.minzoom <= self.maxzoom) {
+            if let Some(t) = field_type(&self.features, &rule.name) {
+                fields.insert(rule.name.clone(), t.into());
+            }
         }
         let mut entry = json!({
             "id": self.name,
@@ -97,8 +97,9 @@ pub fn field_names(features: &[Feature]) -> Vec<String> {
 }
 
 /// The MVT type of a field as TileJSON names it: `Number`, `Boolean` or `String` (dates are
-/// written as ISO text); a field whose values disagree is `String`.
-fn field_type(features: &[Feature], name: &str) -> &'static str {
+/// written as ISO text); a field whose values disagree is `String`; `None` when no feature has
+/// a value for it (MVT has no nulls: the field is in no tile).
+fn field_type(features: &[Feature], name: &str) -> Option<&'static str> {
     let mut kind = None;
     for v in features.iter().filter_map(|f| f.get(name)) {
         let k = match v {
@@ -109,11 +110,11 @@ fn field_type(features: &[Feature], name: &str) -> &'static str {
         };
         match kind {
             None => kind = Some(k),
-            Some(prev) if prev != k => return "String",
+            Some(prev) if prev != k => return Some("String"),
             _ => {}
         }
     }
-    kind.unwrap_or("String")
+    kind
 }
 
 /// `polygon`, `line` or `point` when every feature is of that kind.
@@ -187,6 +188,18 @@ mod tests {
         assert_eq!(fields["mixed"], "String");
         assert_eq!(fields["ok"], "Boolean");
         assert_eq!(fields["type"], "String");
+        // Not listed: a field no feature has a value for, a field from beyond the layer's
+        // deepest zoom — no tile holds them.
+        let mut layer = layer;
+        layer.fields[1].minzoom = 19; // "type"
+        layer.fields.push(FieldRule {
+            name: "absent".into(),
+            minzoom: 12,
+        });
+        let v = layer.vector_layer();
+        let mut names: Vec<&String> = v["fields"].as_object().unwrap().keys().collect();
+        names.sort();
+        assert_eq!(names, ["hauteur", "id", "mixed", "ok"]);
         assert_eq!(
             layer.bounds().unwrap(),
             Rect::new(

@@ -1,4 +1,5 @@
-//! PMTiles v3: one file, Hilbert-ordered tile ids, identical tiles stored once, gzipped tiles.
+//! PMTiles v3: one file, Hilbert-ordered tile ids (the tileset writer hands tiles over in that
+//! order, so the archive is clustered), identical tiles stored once, gzipped tiles.
 //! Written with the `pmtiles` crate's streaming writer, to a temporary name renamed into place.
 
 use crate::archive::{ArchiveError, Metadata, Staged, TileSink};
