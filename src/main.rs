@@ -39,6 +39,34 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Serve tile archives over HTTP: TileJSON, tiles, a MapLibre style, a viewer page,
+    /// /health and /metrics; an archive renamed over is reloaded without a restart.
+    Serve {
+        /// `.pmtiles` or `.mbtiles` archives, `NAME=PATH` or a path (served under its file's
+        /// stem).
+        #[arg(required = true)]
+        archives: Vec<String>,
+        /// Address to listen on (env TUILERIE_BIND).
+        #[arg(long, env = "TUILERIE_BIND", default_value = "127.0.0.1:3000")]
+        bind: String,
+        /// `Cache-Control` of the answers (env TUILERIE_CACHE_CONTROL).
+        #[arg(
+            long,
+            env = "TUILERIE_CACHE_CONTROL",
+            default_value = "public, max-age=60"
+        )]
+        cache_control: String,
+        /// `Access-Control-Allow-Origin`; `none` sends no CORS header (env TUILERIE_CORS).
+        #[arg(long, env = "TUILERIE_CORS", default_value = "*")]
+        cors: String,
+        /// The URL clients reach the service at, for TileJSON (default: the request's Host).
+        #[arg(long, env = "TUILERIE_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// MapLibre GL JS for the viewer: a folder (npm's maplibre-gl/dist, works offline) or
+        /// a URL prefix.
+        #[arg(long, env = "TUILERIE_MAPLIBRE")]
+        maplibre: Option<String>,
+    },
     /// Cut any GeoJSON, FlatGeobuf or GDAL-readable file(s) into vector tiles, one layer per
     /// input (like tippecanoe); the archive format follows the extension of `-o`.
     Tile {
@@ -220,6 +248,56 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             }
             Ok(0)
+        }
+        Command::Serve {
+            archives,
+            bind,
+            cache_control,
+            cors,
+            public_url,
+            maplibre,
+        } => {
+            let maplibre = match maplibre {
+                Some(m) if Path::new(&m).is_dir() => tuilerie_server::MapLibre::Dir(m.into()),
+                Some(m) => tuilerie_server::MapLibre::Url(m),
+                None => tuilerie_server::Config::default().maplibre,
+            };
+            let config = tuilerie_server::Config {
+                cache_control,
+                cors: (cors != "none").then_some(cors),
+                public_url,
+                maplibre,
+                ..Default::default()
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let listener = match tokio::net::TcpListener::bind(&bind).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("error: cannot listen on {bind}: {e}");
+                        return Ok(EXIT_INPUT);
+                    }
+                };
+                tracing::info!("listening on http://{}", listener.local_addr()?);
+                let archives: Vec<_> = archives
+                    .iter()
+                    .map(|a| tuilerie_server::parse_archive(a))
+                    .collect();
+                match tuilerie_server::serve(
+                    &archives,
+                    listener,
+                    config,
+                    tuilerie_server::shutdown_signal(),
+                )
+                .await
+                {
+                    Ok(()) => Ok(0),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        Ok(EXIT_INPUT)
+                    }
+                }
+            })
         }
         Command::Tile {
             inputs,

@@ -1,0 +1,308 @@
+//! The HTTP routes, as one dispatcher over the path: every odd path gets a precise answer
+//! (400 for a malformed tile address, 404 for what does not exist, 405 for other methods)
+//! instead of falling through a chain of filters.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | the viewer page |
+//! | `GET /health`, `GET /metrics` | `ok`; Prometheus text |
+//! | `GET /catalog` | the tilesets and their TileJSON URLs |
+//! | `GET /{tileset}` | TileJSON 3.0.0 |
+//! | `GET /{tileset}/style.json` | a MapLibre style of its layers |
+//! | `GET /{tileset}/{z}/{x}/{y}[.mvt|.pbf]` | 200 tile, 204 empty inside coverage, 404 outside zooms or bounds, 400 malformed |
+//!
+//! `HEAD` is answered as `GET` without a body; `OPTIONS` is the CORS preflight.
+
+use crate::tileset::Lookup;
+use crate::State;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Instant;
+use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use warp::reply::Response as Reply;
+use warp::Filter;
+
+/// The service's filter: every request goes to [`handle`].
+pub fn routes(
+    state: Arc<State>,
+) -> impl Filter<Extract = (Reply,), Error = std::convert::Infallible> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::header::headers_cloned())
+        .and(warp::any().map(move || state.clone()))
+        .then(
+            |method: Method, path: warp::path::FullPath, headers: HeaderMap, state: Arc<State>| async move {
+                let started = Instant::now();
+                let (route, mut reply) = handle(&method, path.as_str(), &headers, &state);
+                state.decorate(&mut reply);
+                let body = reply
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(0);
+                state
+                    .metrics
+                    .request(route, reply.status().as_u16(), started.elapsed(), body);
+                if method == Method::HEAD {
+                    *reply.body_mut() = warp::hyper::body::Bytes::new().into();
+                }
+                reply
+            },
+        )
+}
+
+/// A response with a body and its type.
+pub fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Reply {
+    let body: Bytes = body.into();
+    let mut r = Response::new(body.clone().into());
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    r
+}
+
+/// A plain-text answer.
+pub fn plain(status: StatusCode, message: impl Into<String>) -> Reply {
+    respond(status, "text/plain; charset=utf-8", message.into())
+}
+
+use plain as text;
+
+fn json(value: &serde_json::Value) -> Reply {
+    respond(StatusCode::OK, "application/json", value.to_string())
+}
+
+/// (route name for the metrics, response).
+pub fn handle(
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    state: &State,
+) -> (&'static str, Reply) {
+    if method == Method::OPTIONS {
+        let mut r = respond(StatusCode::NO_CONTENT, "text/plain", "");
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("If-None-Match, Accept-Encoding"),
+        );
+        return ("preflight", r);
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "GET, HEAD or OPTIONS only\n",
+        );
+        r.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        return ("other", r);
+    }
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [] => ("viewer", crate::viewer::page(state)),
+        ["health"] => ("health", text(StatusCode::OK, "ok\n")),
+        ["metrics"] => (
+            "metrics",
+            respond(
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                state.metrics.render(),
+            ),
+        ),
+        ["catalog"] => ("catalog", json(&catalog(headers, state))),
+        ["maplibre", name] => match crate::viewer::asset(state, name) {
+            Some(r) => ("viewer", r),
+            None => ("other", text(StatusCode::NOT_FOUND, "not found\n")),
+        },
+        [id] => match state.catalog.find(id) {
+            Some(e) => ("tilejson", json(&tilejson(&e.get(), headers, state))),
+            None => (
+                "other",
+                text(StatusCode::NOT_FOUND, format!("no tileset {id:?}\n")),
+            ),
+        },
+        [id, "style.json"] => match state.catalog.find(id) {
+            Some(e) => (
+                "style",
+                json(&crate::style::style(&e.get(), &base_url(headers, state))),
+            ),
+            None => (
+                "other",
+                text(StatusCode::NOT_FOUND, format!("no tileset {id:?}\n")),
+            ),
+        },
+        [id, z, x, y] => ("tile", tile(id, z, x, y, headers, state)),
+        _ => ("other", text(StatusCode::NOT_FOUND, "not found\n")),
+    }
+}
+
+/// The tile answer.
+fn tile(id: &str, z: &str, x: &str, y: &str, headers: &HeaderMap, state: &State) -> Reply {
+    let Some(entry) = state.catalog.find(id) else {
+        return text(StatusCode::NOT_FOUND, format!("no tileset {id:?}\n"));
+    };
+    let y = y
+        .strip_suffix(".mvt")
+        .or_else(|| y.strip_suffix(".pbf"))
+        .unwrap_or(y);
+    let parsed = (z.parse::<u8>(), x.parse::<u32>(), y.parse::<u32>());
+    let (Ok(z), Ok(x), Ok(y)) = parsed else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "tile address: /{tileset}/{z}/{x}/{y} with whole numbers\n",
+        );
+    };
+    if z > 30 || x >= 1u32 << z || y >= 1u32 << z {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("tile {z}/{x}/{y} is off the grid: x and y go from 0 to 2^z - 1, z to 30\n"),
+        );
+    }
+    let tileset = entry.get();
+    let stored = match tileset.lookup(z, x, y) {
+        Lookup::Outside => {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "tile {z}/{x}/{y} is outside {}: zooms {}–{}, bounds {:?}\n",
+                    tileset.id, tileset.minzoom, tileset.maxzoom, tileset.bounds
+                ),
+            )
+        }
+        Lookup::Empty => {
+            let mut r = respond(
+                StatusCode::NO_CONTENT,
+                "application/vnd.mapbox-vector-tile",
+                "",
+            );
+            r.headers_mut().remove(header::CONTENT_LENGTH);
+            return r;
+        }
+        Lookup::Tile(t) => t,
+    };
+    let tag = HeaderValue::from_str(&stored.etag).ok();
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == stored.etag || t.trim() == "*");
+    if matches {
+        let mut r = respond(
+            StatusCode::NOT_MODIFIED,
+            "application/vnd.mapbox-vector-tile",
+            "",
+        );
+        r.headers_mut().remove(header::CONTENT_LENGTH);
+        if let Some(tag) = tag {
+            r.headers_mut().insert(header::ETAG, tag);
+        }
+        return r;
+    }
+    let accepts_gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            let mut it = e.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let q0 = it.any(|p| p.trim().replace(' ', "") == "q=0");
+            (name == "gzip" || name == "*") && !q0
+        });
+    let mut r = if stored.gzip && !accepts_gzip {
+        use std::io::Read;
+        let mut out = Vec::new();
+        match flate2::read::GzDecoder::new(&stored.data[..]).read_to_end(&mut out) {
+            Ok(_) => respond(StatusCode::OK, "application/vnd.mapbox-vector-tile", out),
+            Err(e) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("tile {z}/{x}/{y}: stored gzip is unreadable: {e}\n"),
+            ),
+        }
+    } else {
+        let mut r = respond(
+            StatusCode::OK,
+            "application/vnd.mapbox-vector-tile",
+            stored.data.clone(),
+        );
+        if stored.gzip {
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        r
+    };
+    let h = r.headers_mut();
+    if let Some(tag) = tag {
+        h.insert(header::ETAG, tag);
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    r
+}
+
+/// `http://host` of the request (or the configured public URL): what TileJSON points at.
+pub fn base_url(headers: &HeaderMap, state: &State) -> String {
+    if let Some(u) = &state.config.public_url {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn catalog(headers: &HeaderMap, state: &State) -> serde_json::Value {
+    let base = base_url(headers, state);
+    let sets: Vec<serde_json::Value> = state
+        .catalog
+        .entries
+        .iter()
+        .map(|e| {
+            let t = e.get();
+            serde_json::json!({
+                "id": t.id,
+                "name": t.name,
+                "tilejson": format!("{base}/{}", t.id),
+                "style": format!("{base}/{}/style.json", t.id),
+                "minzoom": t.minzoom,
+                "maxzoom": t.maxzoom,
+                "tiles": t.tile_count,
+            })
+        })
+        .collect();
+    serde_json::json!({ "tilesets": sets })
+}
+
+/// TileJSON 3.0.0 of a tileset.
+pub fn tilejson(
+    t: &crate::tileset::Tileset,
+    headers: &HeaderMap,
+    state: &State,
+) -> serde_json::Value {
+    let base = base_url(headers, state);
+    serde_json::json!({
+        "tilejson": "3.0.0",
+        "name": t.name,
+        "attribution": t.attribution,
+        "tiles": [format!("{base}/{}/{{z}}/{{x}}/{{y}}.mvt", t.id)],
+        "vector_layers": t.vector_layers,
+        "minzoom": t.minzoom,
+        "maxzoom": t.maxzoom,
+        "bounds": t.bounds,
+        "center": t.center,
+        "scheme": "xyz",
+    })
+}

@@ -1,0 +1,434 @@
+//! The tile service over a real socket (127.0.0.1): every route and status, ETag/304, gzip
+//! negotiation, CORS, HEAD, odd paths — and archives replaced under load.
+//!
+//! The client is a few lines of HTTP/1.1 over `std::net::TcpStream`, independent of the
+//! server's stack.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A response: status, headers (lower-cased names), body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Answer> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(Answer {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+fn get(addr: SocketAddr, path: &str) -> Answer {
+    request(addr, "GET", path, &[]).unwrap()
+}
+
+/// A server on 127.0.0.1:0 in its own runtime; stopped (gracefully) when dropped.
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(archives: &[(&str, &Path)], config: tuilerie_server::Config) -> Server {
+        let archives: Vec<(Option<String>, PathBuf)> = archives
+            .iter()
+            .map(|(n, p)| (Some(n.to_string()), p.to_path_buf()))
+            .collect();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                tuilerie_server::serve(&archives, listener, config, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        // The catalog opens after the socket: wait until it answers.
+        let t = Instant::now();
+        loop {
+            if matches!(request(addr, "GET", "/health", &[]), Ok(r) if r.status == 200) {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "the server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server {
+            addr,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The XYZ tile holding (lon, lat) at zoom z.
+fn tile_at(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let y =
+        ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
+    (x, y)
+}
+
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn every_route_and_status_with_http_semantics() {
+    let (out, _) = common::build(&common::fixtures().join("essonne-fusion.toml"));
+    let pm = out.path().join("tiles.pmtiles");
+    let mb = out.path().join("tiles.mbtiles");
+    let server = Server::start(
+        &[("essonne", pm.as_path()), ("essonne-mb", mb.as_path())],
+        tuilerie_server::Config::default(),
+    );
+    let a = server.addr;
+
+    assert_eq!(get(a, "/health").status, 200);
+    let catalog = get(a, "/catalog").json();
+    let ids: Vec<&str> = catalog["tilesets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["essonne", "essonne-mb"]);
+    assert_eq!(
+        catalog["tilesets"][0]["tilejson"],
+        format!("http://{a}/essonne")
+    );
+
+    let tj = get(a, "/essonne").json();
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(
+        tj["tiles"][0],
+        format!("http://{a}/essonne/{{z}}/{{x}}/{{y}}.mvt")
+    );
+    assert_eq!(
+        (tj["minzoom"].as_u64(), tj["maxzoom"].as_u64()),
+        (Some(10), Some(18))
+    );
+    assert_eq!(tj["vector_layers"][0]["id"], "parcelles");
+    assert!(tj["attribution"].as_str().unwrap().contains("DGFiP"));
+    let b: Vec<f64> = serde_json::from_value(tj["bounds"].clone()).unwrap();
+    assert!(
+        b[0] > 2.3 && b[2] < 2.45 && b[1] > 48.6 && b[3] < 48.8,
+        "{b:?}"
+    );
+    assert_eq!(tj["center"].as_array().unwrap().len(), 3);
+    // The MBTiles says the same.
+    let tj_mb = get(a, "/essonne-mb").json();
+    assert_eq!(tj_mb["vector_layers"], tj["vector_layers"]);
+
+    // A tile with data: gzip passed through when accepted, decompressed when not, same ETag.
+    let (x, y) = tile_at(2.3744518, 48.7127189, 14);
+    let path = format!("/essonne/14/{x}/{y}.mvt");
+    let gz = request(a, "GET", &path, &[("Accept-Encoding", "gzip, deflate")]).unwrap();
+    assert_eq!(gz.status, 200);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert_eq!(
+        gz.header("content-type"),
+        Some("application/vnd.mapbox-vector-tile")
+    );
+    assert_eq!(gz.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(gz.header("cache-control"), Some("public, max-age=60"));
+    assert_eq!(gz.header("vary"), Some("Accept-Encoding"));
+    let etag = gz.header("etag").unwrap().to_string();
+    let plain = get(a, &path);
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.body, gunzip(&gz.body));
+    assert_eq!(plain.header("etag"), Some(etag.as_str()));
+    assert_eq!(get(a, &format!("/essonne/14/{x}/{y}.pbf")).body, plain.body);
+    assert_eq!(get(a, &format!("/essonne/14/{x}/{y}")).body, plain.body);
+    // The same tile from the MBTiles is the same bytes.
+    assert_eq!(get(a, &format!("/essonne-mb/14/{x}/{y}")).body, plain.body);
+    // gzip refused explicitly: decompressed.
+    let q0 = request(a, "GET", &path, &[("Accept-Encoding", "gzip;q=0")]).unwrap();
+    assert_eq!(q0.body, plain.body);
+    // ETag → 304 without a body; another ETag → 200.
+    let not_modified = request(a, "GET", &path, &[("If-None-Match", &etag)]).unwrap();
+    assert_eq!(not_modified.status, 304);
+    assert!(not_modified.body.is_empty());
+    assert_eq!(
+        request(a, "GET", &path, &[("If-None-Match", "\"other\"")])
+            .unwrap()
+            .status,
+        200
+    );
+    // HEAD: the headers of GET, no body.
+    let head = request(a, "HEAD", &path, &[("Accept-Encoding", "gzip")]).unwrap();
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        head.header("content-length"),
+        Some(gz.body.len().to_string().as_str())
+    );
+
+    // 204: an empty tile inside the bounds and zooms (the fixture is a band along the old
+    // boundaries: some zoom-18 tile of its bounds holds nothing).
+    let (x0, y1) = tile_at(b[0], b[1], 18);
+    let (x1, y0) = tile_at(b[2], b[3], 18);
+    let empty = (x0..=x1)
+        .step_by(7)
+        .flat_map(|x| (y0..=y1).step_by(7).map(move |y| (x, y)))
+        .map(|(x, y)| get(a, &format!("/essonne/18/{x}/{y}")))
+        .find(|r| r.status == 204)
+        .expect("an empty tile inside the bounds");
+    assert!(empty.body.is_empty());
+
+    // 404: outside the zooms or the bounds, unknown tileset or route.
+    let (px, py) = tile_at(2.3744518, 48.7127189, 19);
+    for p in [
+        format!("/essonne/19/{px}/{py}"),
+        "/essonne/9/259/176".to_string(),
+        "/essonne/14/0/0".to_string(),
+        "/nope/14/1/1".to_string(),
+        "/nope".to_string(),
+        "/essonne/1/2/3/4/5".to_string(),
+        "/../../etc/passwd".to_string(),
+    ] {
+        assert_eq!(get(a, &p).status, 404, "{p}");
+    }
+    // 400: malformed or off-grid addresses, never a panic.
+    for p in [
+        "/essonne/a/b/c",
+        "/essonne/14/-1/3",
+        "/essonne/99999999999999999999/1/1",
+        "/essonne/14/16384/1",
+        "/essonne/31/0/0",
+        "/essonne/14/1/1.png",
+        "/essonne/%00/1/1",
+    ] {
+        assert_eq!(get(a, p).status, 400, "{p}");
+    }
+    // Other methods; CORS preflight.
+    assert_eq!(request(a, "POST", "/essonne", &[]).unwrap().status, 405);
+    let pre = request(a, "OPTIONS", &path, &[("Origin", "http://example.org")]).unwrap();
+    assert_eq!(pre.status, 204);
+    assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
+
+    // Style and viewer.
+    let style = get(a, "/essonne/style.json").json();
+    assert_eq!(style["version"], 8);
+    assert_eq!(
+        style["sources"]["tuilerie"]["url"],
+        format!("http://{a}/essonne")
+    );
+    let kinds: Vec<&str> = style["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["background", "fill", "line"]);
+    let page = get(a, "/");
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(html.contains("maplibre-gl.js") && html.contains("\"essonne\""));
+
+    // Metrics count what happened.
+    let m = String::from_utf8_lossy(&get(a, "/metrics").body).to_string();
+    assert!(
+        m.contains("tuilerie_requests_total{route=\"tile\",status=\"200\"}"),
+        "{m}"
+    );
+    assert!(
+        m.contains("tuilerie_requests_total{route=\"tile\",status=\"304\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("tuilerie_requests_total{route=\"tile\",status=\"400\"} 7"),
+        "{m}"
+    );
+    assert!(
+        m.contains("tuilerie_request_seconds_bucket{le=\"+Inf\"}"),
+        "{m}"
+    );
+    assert!(m.contains("tuilerie_archive_reloads_total 0"), "{m}");
+}
+
+/// Write `src` over `dst` the way a rebuild does: beside it, then renamed over it.
+fn publish(src: &Path, dst: &Path) {
+    let tmp = dst.with_extension("pmtiles.tmp");
+    std::fs::copy(src, &tmp).unwrap();
+    std::fs::rename(&tmp, dst).unwrap();
+}
+
+#[test]
+fn archives_replaced_under_load_serve_new_tiles_and_fail_no_request() {
+    let (out, _) = common::build(&common::fixtures().join("essonne-fusion.toml"));
+    let a_path = out.path().join("tiles.pmtiles");
+    // Another version of the archive: Juvisy's parcels alone, zooms 14–16.
+    let b_dir = tempfile::tempdir().unwrap();
+    let b_path = b_dir.path().join("b.pmtiles");
+    let juvisy = common::fixtures().join("essonne-fusion/91326-juvisy-sur-orge/PARCELLES.shp");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args([
+            "tile",
+            "-q",
+            "-Z",
+            "14",
+            "-z",
+            "16",
+            "-l",
+            "parcelles",
+            "-o",
+        ])
+        .arg(&b_path)
+        .arg(&juvisy)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let served = b_dir.path().join("served.pmtiles");
+    std::fs::copy(&a_path, &served).unwrap();
+    let config = tuilerie_server::Config {
+        watch_every: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let server = Server::start(&[("live", served.as_path())], config);
+    let addr = server.addr;
+    let (x, y) = tile_at(2.3744518, 48.7127189, 14);
+    let paths: Vec<String> = (0..4)
+        .flat_map(|dx| (0..4).map(move |dy| format!("/live/14/{}/{}", x - 2 + dx, y - 2 + dy)))
+        .chain(["/live".to_string()])
+        .collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (stop, ok, failed, paths) =
+                (stop.clone(), ok.clone(), failed.clone(), paths.clone());
+            std::thread::spawn(move || {
+                let mut i = c;
+                while !stop.load(Ordering::Relaxed) {
+                    match request(
+                        addr,
+                        "GET",
+                        &paths[i % paths.len()],
+                        &[("Accept-Encoding", "gzip")],
+                    ) {
+                        Ok(r) if r.status < 500 => ok.fetch_add(1, Ordering::Relaxed),
+                        _ => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let reloads = |addr| {
+        let m = String::from_utf8_lossy(&get(addr, "/metrics").body).to_string();
+        m.lines()
+            .find_map(|l| l.strip_prefix("tuilerie_archive_reloads_total "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    for (round, src) in [&b_path, &a_path, &b_path].into_iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(300));
+        publish(src, &served);
+        let t = Instant::now();
+        while reloads(addr) < round as u64 + 1 {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "no reload after swap {round}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprintln!("{ok} requests answered during 3 swaps, {failed} failed");
+    assert!(ok > 200, "{ok}");
+    assert_eq!(failed, 0);
+    // The last version is served: Juvisy's archive stops at zoom 16.
+    let tj = get(addr, "/live").json();
+    assert_eq!(
+        (tj["minzoom"].as_u64(), tj["maxzoom"].as_u64()),
+        (Some(14), Some(16))
+    );
+    assert_eq!(get(addr, "/live/17/1/1").status, 404);
+}
