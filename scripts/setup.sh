@@ -5,8 +5,10 @@ set -euo pipefail
 
 # Build: GDAL 3.6 and PROJ 9.1 libraries with pkg-config files; IGN's NTF grid (proj-data).
 # Tests: the independent tools we check against (ogr2ogr/ogrinfo, cs2cs).
-# Benches: /usr/bin/time for peak memory.
-packages=(pkg-config libgdal-dev gdal-bin libproj-dev proj-bin proj-data libsqlite3-dev time)
+# Benches: /usr/bin/time for peak memory, wrk for HTTP load.
+# Viewer test: chromium (headless, software WebGL) driven by node (npm packages below).
+packages=(pkg-config libgdal-dev gdal-bin libproj-dev proj-bin proj-data libsqlite3-dev time
+  wrk chromium nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -38,4 +40,12 @@ if ! python3 -c "import pmtiles, mapbox_vector_tile, shapely" 2>/dev/null; then
   # Debian's own Python refuses pip installs (PEP 668) unless told these are the user's call.
   "${pip[@]}" pmtiles mapbox-vector-tile shapely >/dev/null 2>&1 ||
     "${pip[@]}" --break-system-packages pmtiles mapbox-vector-tile shapely >/dev/null
+fi
+
+# Viewer test: MapLibre GL JS (served locally, so the page works offline) and puppeteer-core
+# (drives the system chromium), pinned by tests/tools/package-lock.json.
+tools="$(dirname "$0")/../tests/tools"
+if [ ! -e "$tools/node_modules/maplibre-gl/dist/maplibre-gl.js" ] || [ ! -d "$tools/node_modules/puppeteer-core" ]; then
+  echo "setup: installing the npm packages of tests/tools (maplibre-gl, puppeteer-core)" >&2
+  (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

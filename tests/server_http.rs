@@ -432,3 +432,48 @@ fn archives_replaced_under_load_serve_new_tiles_and_fail_no_request() {
     );
     assert_eq!(get(addr, "/live/17/1/1").status, 404);
 }
+
+/// The viewer page in headless Chromium (Debian's `chromium`, driven by npm's puppeteer-core),
+/// MapLibre GL JS served from the local npm copy — so offline: no console error and no failed
+/// request, the merged parcels drawn (MapLibre's rendered features), a click shows a parcel's
+/// attributes, its `sources` and `commune_deleguee` among them.
+#[test]
+fn viewer_draws_the_merged_parcels_and_shows_a_clicked_parcel_in_chromium() {
+    let tools = common::root().join("tests/tools");
+    let maplibre = tools.join("node_modules/maplibre-gl/dist");
+    assert!(
+        maplibre.join("maplibre-gl.js").exists() && Path::new("/usr/bin/chromium").exists(),
+        "run scripts/setup.sh: it installs chromium and the npm packages of tests/tools"
+    );
+    let (out, _) = common::build(&common::fixtures().join("essonne-fusion.toml"));
+    let pm = out.path().join("tiles.pmtiles");
+    let config = tuilerie_server::Config {
+        maplibre: tuilerie_server::MapLibre::Dir(maplibre),
+        ..Default::default()
+    };
+    let server = Server::start(&[("essonne", pm.as_path())], config);
+    let run = std::process::Command::new("node")
+        .arg(tools.join("viewer_check.mjs"))
+        .arg(format!("http://{}/", server.addr))
+        .arg("/usr/bin/chromium")
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(r["errors"], serde_json::json!([]), "{r}");
+    assert!(r["rendered"].as_u64().unwrap() > 1000, "{r}");
+    assert_eq!(
+        r["layers"],
+        serde_json::json!(["parcelles-fill", "parcelles-outline"])
+    );
+    let popup = r["popup"].as_str().unwrap();
+    for field in ["sources", "commune_deleguee", "id_source"] {
+        assert!(popup.contains(field), "{field} not in the popup: {popup}");
+    }
+    assert!(popup.contains("\"delivery\""), "{popup}");
+}

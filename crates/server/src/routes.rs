@@ -109,6 +109,11 @@ pub fn handle(
     match parts.as_slice() {
         [] => ("viewer", crate::viewer::page(state)),
         ["health"] => ("health", text(StatusCode::OK, "ok\n")),
+        // Browsers ask for it: no icon, and no error in their console.
+        ["favicon.ico"] => (
+            "viewer",
+            respond(StatusCode::NO_CONTENT, "image/x-icon", ""),
+        ),
         ["metrics"] => (
             "metrics",
             respond(
