@@ -8,12 +8,14 @@ set -euo pipefail
 # Benches: /usr/bin/time for peak memory, wrk for HTTP load.
 # Viewer test: chromium (headless, software WebGL) driven by node (npm packages below).
 packages=(pkg-config libgdal-dev gdal-bin libproj-dev proj-bin proj-data libsqlite3-dev time
-  wrk chromium nodejs npm)
+  wrk chromium)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node may come from elsewhere than Debian (nodesource's nodejs bundles npm): only when absent.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   sudo=""
