@@ -128,20 +128,26 @@ fn return_big_buffers_to_the_system() {
 
 fn main() -> ExitCode {
     return_big_buffers_to_the_system();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Structured logs for services (one JSON object a line, e.g. for journald or Loki); text
+    // for people at a terminal. `RUST_LOG=access=debug` adds a line per request.
+    let json = std::env::var("TUILERIE_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if json {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
     // PROJ prints its own errors to stderr; ours name the file and layer. Keep it quiet unless
     // the user asked for its debug output.
     if std::env::var_os("PROJ_DEBUG").is_none() {
         std::env::set_var("PROJ_DEBUG", "0");
     }
-    let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -477,3 +477,72 @@ fn viewer_draws_the_merged_parcels_and_shows_a_clicked_parcel_in_chromium() {
     }
     assert!(popup.contains("\"delivery\""), "{popup}");
 }
+
+/// `tuilerie serve` as a process: address from the environment, JSON logs with a line per
+/// request, and a clean exit (0) on SIGTERM.
+#[test]
+fn serve_command_logs_json_and_stops_cleanly_on_sigterm() {
+    let (out, _) = common::build(&common::fixtures().join("essonne-fusion.toml"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .arg("serve")
+        .arg(format!(
+            "essonne={}",
+            out.path().join("tiles.pmtiles").display()
+        ))
+        .env("TUILERIE_BIND", addr.to_string())
+        .env("TUILERIE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,access=debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !matches!(request(addr, "GET", "/health", &[]), Ok(r) if r.status == 200) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "tuilerie serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(get(addr, "/essonne").status, 200);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["route"] == "tilejson" && l["fields"]["status"] == 200),
+        "{logs}"
+    );
+    assert!(logs.contains("shutting down"), "{logs}");
+}

@@ -40,9 +40,19 @@ pub fn routes(
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse().ok())
                     .unwrap_or(0);
+                let elapsed = started.elapsed();
                 state
                     .metrics
-                    .request(route, reply.status().as_u16(), started.elapsed(), body);
+                    .request(route, reply.status().as_u16(), elapsed, body);
+                tracing::debug!(
+                    target: "access",
+                    method = %method,
+                    path = path.as_str(),
+                    route,
+                    status = reply.status().as_u16(),
+                    bytes = body,
+                    micros = elapsed.as_micros() as u64,
+                );
                 if method == Method::HEAD {
                     *reply.body_mut() = warp::hyper::body::Bytes::new().into();
                 }
