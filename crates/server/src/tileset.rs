@@ -132,7 +132,7 @@ impl Tileset {
 
     /// Whether tile z/x/y touches the bounds.
     fn covers(&self, z: u8, x: u32, y: u32) -> bool {
-        let n = f64::from(1u32 << z);
+        let n = 2f64.powi(i32::from(z));
         let lon = |x: f64| x / n * 360.0 - 180.0;
         let lat = |y: f64| {
             (std::f64::consts::PI * (1.0 - 2.0 * y / n))
