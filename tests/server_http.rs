@@ -216,18 +216,63 @@ fn every_route_and_status_with_http_semantics() {
     assert_eq!(plain.status, 200);
     assert_eq!(plain.header("content-encoding"), None);
     assert_eq!(plain.body, gunzip(&gz.body));
-    assert_eq!(plain.header("etag"), Some(etag.as_str()));
+    // Another representation, another tag.
+    let plain_etag = plain.header("etag").unwrap().to_string();
+    assert_ne!(plain_etag, etag);
     assert_eq!(get(a, &format!("/essonne/14/{x}/{y}.pbf")).body, plain.body);
     assert_eq!(get(a, &format!("/essonne/14/{x}/{y}")).body, plain.body);
     // The same tile from the MBTiles is the same bytes.
     assert_eq!(get(a, &format!("/essonne-mb/14/{x}/{y}")).body, plain.body);
-    // gzip refused explicitly: decompressed.
-    let q0 = request(a, "GET", &path, &[("Accept-Encoding", "gzip;q=0")]).unwrap();
-    assert_eq!(q0.body, plain.body);
-    // ETag → 304 without a body; another ETag → 200.
-    let not_modified = request(a, "GET", &path, &[("If-None-Match", &etag)]).unwrap();
+    // gzip refused explicitly (whatever `*` says), or not named: decompressed; named in any
+    // case or through `*`: passed through.
+    for (ae, gzipped) in [
+        ("gzip;q=0", false),
+        ("gzip; q=0.000, *", false),
+        ("br, deflate", false),
+        ("GZIP", true),
+        ("x-gzip;q=0.5", true),
+        ("*", true),
+        ("identity, *;q=0.1", true),
+    ] {
+        let r = request(a, "GET", &path, &[("Accept-Encoding", ae)]).unwrap();
+        assert_eq!(r.header("content-encoding").is_some(), gzipped, "{ae}");
+        assert_eq!(
+            if gzipped { gunzip(&r.body) } else { r.body },
+            plain.body,
+            "{ae}"
+        );
+    }
+    // ETag → 304 without a body, with the tag and Vary; weak form too; another tag → 200.
+    let not_modified = request(
+        a,
+        "GET",
+        &path,
+        &[("If-None-Match", &etag), ("Accept-Encoding", "gzip")],
+    )
+    .unwrap();
     assert_eq!(not_modified.status, 304);
     assert!(not_modified.body.is_empty());
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+    assert_eq!(not_modified.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(
+        not_modified.header("access-control-allow-origin"),
+        Some("*")
+    );
+    assert_eq!(not_modified.header("content-length"), None);
+    let weak = format!("W/{plain_etag}");
+    assert_eq!(
+        request(a, "GET", &path, &[("If-None-Match", &weak)])
+            .unwrap()
+            .status,
+        304
+    );
+    // The gzip tag does not validate the plain representation.
+    assert_eq!(
+        request(a, "GET", &path, &[("If-None-Match", &etag)])
+            .unwrap()
+            .status,
+        200
+    );
     assert_eq!(
         request(a, "GET", &path, &[("If-None-Match", "\"other\"")])
             .unwrap()
@@ -255,6 +300,7 @@ fn every_route_and_status_with_http_semantics() {
         .find(|r| r.status == 204)
         .expect("an empty tile inside the bounds");
     assert!(empty.body.is_empty());
+    assert_eq!(empty.header("content-length"), None);
 
     // 404: outside the zooms or the bounds, unknown tileset or route.
     let (px, py) = tile_at(2.3744518, 48.7127189, 19);
@@ -281,10 +327,17 @@ fn every_route_and_status_with_http_semantics() {
     ] {
         assert_eq!(get(a, p).status, 400, "{p}");
     }
+    // Errors, health and metrics are never cached; tiles are, as configured.
+    assert_eq!(
+        get(a, "/essonne/14/0/0").header("cache-control"),
+        Some("no-store")
+    );
+    assert_eq!(get(a, "/health").header("cache-control"), Some("no-store"));
     // Other methods; CORS preflight.
     assert_eq!(request(a, "POST", "/essonne", &[]).unwrap().status, 405);
     let pre = request(a, "OPTIONS", &path, &[("Origin", "http://example.org")]).unwrap();
     assert_eq!(pre.status, 204);
+    assert_eq!(pre.header("content-length"), None);
     assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
 
     // Style and viewer.
@@ -313,7 +366,11 @@ fn every_route_and_status_with_http_semantics() {
         "{m}"
     );
     assert!(
-        m.contains("tuilerie_requests_total{route=\"tile\",status=\"304\"} 1"),
+        m.contains("tuilerie_requests_total{route=\"tile\",status=\"304\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("tuilerie_requests_total{route=\"tile-head\",status=\"200\"} 1"),
         "{m}"
     );
     assert!(
@@ -365,14 +422,44 @@ fn archives_replaced_under_load_serve_new_tiles_and_fail_no_request() {
         watch_every: Duration::from_millis(100),
         ..Default::default()
     };
+    // The tiles both versions hold at zooms 14–16, and their tags in each.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (ta, tb) = rt.block_on(async {
+        (
+            tuilerie_server::tileset::Tileset::open(&a_path)
+                .await
+                .unwrap(),
+            tuilerie_server::tileset::Tileset::open(&b_path)
+                .await
+                .unwrap(),
+        )
+    });
+    let tag = |t: &tuilerie_server::tileset::Tileset, z, x, y| match t.lookup(z, x, y) {
+        tuilerie_server::tileset::Lookup::Tile(s) => Some(s.etag.clone()),
+        _ => None,
+    };
+    let mut shared = Vec::new();
+    for z in 14..=16u8 {
+        let (x0, y0) = tile_at(2.35, 48.72, z);
+        let (x1, y1) = tile_at(2.40, 48.69, z);
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                if let (Some(ea), Some(eb)) = (tag(&ta, z, x, y), tag(&tb, z, x, y)) {
+                    shared.push((format!("/live/{z}/{x}/{y}"), ea, eb));
+                }
+            }
+        }
+    }
+    assert!(shared.len() >= 4, "{}", shared.len());
+    let (probe, probe_a, probe_b) = shared[0].clone();
+    assert_ne!(
+        probe_a, probe_b,
+        "the two versions must differ where both have tiles"
+    );
+    let paths: Vec<String> = shared.iter().map(|s| s.0.clone()).collect();
+
     let server = Server::start(&[("live", served.as_path())], config);
     let addr = server.addr;
-    let (x, y) = tile_at(2.3744518, 48.7127189, 14);
-    let paths: Vec<String> = (0..4)
-        .flat_map(|dx| (0..4).map(move |dy| format!("/live/14/{}/{}", x - 2 + dx, y - 2 + dy)))
-        .chain(["/live".to_string()])
-        .collect();
-
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let clients: Vec<_> = (0..4)
@@ -382,13 +469,14 @@ fn archives_replaced_under_load_serve_new_tiles_and_fail_no_request() {
             std::thread::spawn(move || {
                 let mut i = c;
                 while !stop.load(Ordering::Relaxed) {
+                    // Every path is a tile of both versions: anything but 200 is a failure.
                     match request(
                         addr,
                         "GET",
                         &paths[i % paths.len()],
                         &[("Accept-Encoding", "gzip")],
                     ) {
-                        Ok(r) if r.status < 500 => ok.fetch_add(1, Ordering::Relaxed),
+                        Ok(r) if r.status == 200 => ok.fetch_add(1, Ordering::Relaxed),
                         _ => failed.fetch_add(1, Ordering::Relaxed),
                     };
                     i += 1;
@@ -396,41 +484,63 @@ fn archives_replaced_under_load_serve_new_tiles_and_fail_no_request() {
             })
         })
         .collect();
-    let reloads = |addr| {
+    let metric = |name: &str| {
         let m = String::from_utf8_lossy(&get(addr, "/metrics").body).to_string();
         m.lines()
-            .find_map(|l| l.strip_prefix("tuilerie_archive_reloads_total "))
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    for (round, src) in [&b_path, &a_path, &b_path].into_iter().enumerate() {
+    let probe_tag = || {
+        request(addr, "GET", &probe, &[("Accept-Encoding", "gzip")])
+            .unwrap()
+            .header("etag")
+            .map(str::to_string)
+    };
+    assert_eq!(probe_tag(), Some(probe_a.clone()));
+    for (round, (src, expected)) in [
+        (&b_path, &probe_b),
+        (&a_path, &probe_a),
+        (&b_path, &probe_b),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         std::thread::sleep(Duration::from_millis(300));
         publish(src, &served);
         let t = Instant::now();
-        while reloads(addr) < round as u64 + 1 {
+        while metric("tuilerie_archive_reloads_total") < round as u64 + 1 {
             assert!(
                 t.elapsed() < Duration::from_secs(20),
                 "no reload after swap {round}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Once swapped, the new version is what every new request gets.
+        assert_eq!(probe_tag().as_ref(), Some(expected), "after swap {round}");
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // A broken file renamed over: the last good version stays served, the failure is
+    // counted once (not retried every tick until the file changes again).
+    let broken = b_dir.path().join("broken.pmtiles");
+    std::fs::write(&broken, b"not a PMTiles archive").unwrap();
+    publish(&broken, &served);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(metric("tuilerie_archive_reload_failures_total"), 1);
+    assert_eq!(probe_tag(), Some(probe_b.clone()));
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().unwrap();
     }
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
-    eprintln!("{ok} requests answered during 3 swaps, {failed} failed");
+    eprintln!("{ok} tile requests answered during 3 swaps and a broken file, {failed} failed");
     assert!(ok > 200, "{ok}");
     assert_eq!(failed, 0);
-    // The last version is served: Juvisy's archive stops at zoom 16.
+    // The last good version is served: Juvisy's archive stops at zoom 16.
     let tj = get(addr, "/live").json();
     assert_eq!(
         (tj["minzoom"].as_u64(), tj["maxzoom"].as_u64()),
         (Some(14), Some(16))
     );
-    assert_eq!(get(addr, "/live/17/1/1").status, 404);
 }
 
 /// The viewer page in headless Chromium (Debian's `chromium`, driven by npm's puppeteer-core),

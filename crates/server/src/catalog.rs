@@ -35,7 +35,33 @@ pub struct Entry {
     pub id: String,
     pub path: PathBuf,
     current: ArcSwap<Tileset>,
-    stamp: std::sync::Mutex<Option<Stamp>>,
+    /// The version served, and a version that failed to open (not retried until it changes).
+    stamp: std::sync::Mutex<(Option<Stamp>, Option<Stamp>)>,
+}
+
+/// Routes a tileset id would shadow.
+const RESERVED: [&str; 5] = ["catalog", "health", "metrics", "maplibre", "favicon.ico"];
+
+/// Whether `id` can be a path segment as it is: letters, digits, `-`, `_`, not a route.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !RESERVED.contains(&id)
+}
+
+/// Open in a blocking thread: opening reads and hashes every tile, work that must not hold
+/// a runtime thread answering requests.
+async fn open_blocking(path: &Path) -> Result<Tileset, OpenError> {
+    let p = path.to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(Tileset::open(&p)))
+        .await
+        .map_err(|e| OpenError {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?
 }
 
 impl Entry {
@@ -57,9 +83,20 @@ impl Catalog {
         let mut entries: Vec<Entry> = Vec::new();
         for (id, p) in archives {
             let before = stamp(p);
-            let mut t = Tileset::open(p).await?;
+            let mut t = open_blocking(p).await?;
             if let Some(id) = id {
                 t.id = id.clone();
+            }
+            if !valid_id(&t.id) {
+                return Err(OpenError {
+                    path: p.clone(),
+                    reason: format!(
+                        "{:?} cannot be served as a path: name it, NAME=PATH, with letters, \
+                         digits, - and _ (not {})",
+                        t.id,
+                        RESERVED.join(", ")
+                    ),
+                });
             }
             if entries.iter().any(|e| e.id == t.id) {
                 return Err(OpenError {
@@ -83,7 +120,7 @@ impl Catalog {
                 id: t.id.clone(),
                 path: p.clone(),
                 current: ArcSwap::from_pointee(t),
-                stamp: std::sync::Mutex::new(before),
+                stamp: std::sync::Mutex::new((before, None)),
             });
         }
         Ok(Catalog { entries })
@@ -99,13 +136,13 @@ impl Catalog {
         for e in &self.entries {
             let now = stamp(&e.path);
             let changed = match e.stamp.lock() {
-                Ok(s) => *s != now,
+                Ok(s) => s.0 != now && s.1 != now,
                 Err(_) => false,
             };
             if !changed || now.is_none() {
                 continue;
             }
-            match Tileset::open(&e.path).await {
+            match open_blocking(&e.path).await {
                 // Reopened only if the file did not change again while being read.
                 Ok(mut t) if stamp(&e.path) == now => {
                     t.id = e.id.clone();
@@ -118,7 +155,7 @@ impl Catalog {
                     );
                     e.current.store(Arc::new(t));
                     if let Ok(mut s) = e.stamp.lock() {
-                        *s = now;
+                        *s = (now, None);
                     }
                     metrics.reloaded();
                     swapped += 1;
@@ -126,6 +163,9 @@ impl Catalog {
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!("{err}: still serving the previous version");
+                    if let Ok(mut s) = e.stamp.lock() {
+                        s.1 = now;
+                    }
                     metrics.reload_failed();
                 }
             }
@@ -143,5 +183,22 @@ impl Catalog {
                 catalog.reload_changed(&metrics).await;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_path_segments_that_no_route_shadows() {
+        for ok in ["essonne", "lille-2024", "tiles_v2"] {
+            assert!(valid_id(ok), "{ok}");
+        }
+        for bad in [
+            "", "my tiles", "carte-é", "metrics", "catalog", "health", "a/b", "<x>",
+        ] {
+            assert!(!valid_id(bad), "{bad}");
+        }
     }
 }

@@ -34,7 +34,8 @@ pub struct Config {
     pub cache_control: String,
     /// `Access-Control-Allow-Origin`; `None` sends no CORS header.
     pub cors: Option<String>,
-    /// The URL clients reach the service at, for TileJSON (default: from the `Host` header).
+    /// The URL clients reach the service at, for TileJSON and the style (default:
+    /// `http://` + the request's `Host`; set it behind a TLS proxy).
     pub public_url: Option<String>,
     pub maplibre: MapLibre,
     /// How often the archives are checked for a replacement.
@@ -63,8 +64,12 @@ pub struct State {
 impl State {
     /// Headers every answer carries: cache control and CORS.
     fn decorate(&self, r: &mut warp::reply::Response) {
+        // Errors are never cached: coverage changes with the next build.
+        let error = r.status().is_client_error() || r.status().is_server_error();
         let h = r.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&self.config.cache_control) {
+        if error {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        } else if let Ok(v) = HeaderValue::from_str(&self.config.cache_control) {
             h.entry(header::CACHE_CONTROL).or_insert(v);
         }
         if let Some(origin) = self.config.cors.as_deref() {

@@ -35,15 +35,19 @@ pub fn routes(
                 let started = Instant::now();
                 let (route, mut reply) = handle(&method, path.as_str(), &headers, &state);
                 state.decorate(&mut reply);
+                // HEAD sends no body: no bytes, no tile served.
+                let head = method == Method::HEAD;
                 let body = reply
                     .headers()
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .filter(|_| !head)
                     .unwrap_or(0);
                 let elapsed = started.elapsed();
+                let counted = if head && route == "tile" { "tile-head" } else { route };
                 state
                     .metrics
-                    .request(route, reply.status().as_u16(), elapsed, body);
+                    .request(counted, reply.status().as_u16(), elapsed, body);
                 tracing::debug!(
                     target: "access",
                     method = %method,
@@ -74,6 +78,20 @@ pub fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -
     r
 }
 
+/// An answer without a body (204, 304): no `Content-Length` either.
+fn bodiless(status: StatusCode) -> Reply {
+    let mut r = Response::new(Bytes::new().into());
+    *r.status_mut() = status;
+    r
+}
+
+/// Never cached: health, metrics, errors.
+pub fn no_store(mut r: Reply) -> Reply {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 /// A plain-text answer.
 pub fn plain(status: StatusCode, message: impl Into<String>) -> Reply {
     respond(status, "text/plain; charset=utf-8", message.into())
@@ -93,7 +111,7 @@ pub fn handle(
     state: &State,
 ) -> (&'static str, Reply) {
     if method == Method::OPTIONS {
-        let mut r = respond(StatusCode::NO_CONTENT, "text/plain", "");
+        let mut r = bodiless(StatusCode::NO_CONTENT);
         r.headers_mut().insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
@@ -118,7 +136,7 @@ pub fn handle(
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
         [] => ("viewer", crate::viewer::page(state)),
-        ["health"] => ("health", text(StatusCode::OK, "ok\n")),
+        ["health"] => ("health", no_store(text(StatusCode::OK, "ok\n"))),
         // Browsers ask for it: no icon, and no error in their console.
         ["favicon.ico"] => (
             "viewer",
@@ -126,11 +144,11 @@ pub fn handle(
         ),
         ["metrics"] => (
             "metrics",
-            respond(
+            no_store(respond(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
                 state.metrics.render(),
-            ),
+            )),
         ),
         ["catalog"] => ("catalog", json(&catalog(headers, state))),
         ["maplibre", name] => match crate::viewer::asset(state, name) {
@@ -192,56 +210,37 @@ fn tile(id: &str, z: &str, x: &str, y: &str, headers: &HeaderMap, state: &State)
                 ),
             )
         }
-        Lookup::Empty => {
-            let mut r = respond(
-                StatusCode::NO_CONTENT,
-                "application/vnd.mapbox-vector-tile",
-                "",
-            );
-            r.headers_mut().remove(header::CONTENT_LENGTH);
-            return r;
-        }
+        Lookup::Empty => return bodiless(StatusCode::NO_CONTENT),
         Lookup::Tile(t) => t,
     };
-    let tag = HeaderValue::from_str(&stored.etag).ok();
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim() == stored.etag || t.trim() == "*");
-    if matches {
-        let mut r = respond(
-            StatusCode::NOT_MODIFIED,
-            "application/vnd.mapbox-vector-tile",
-            "",
-        );
-        r.headers_mut().remove(header::CONTENT_LENGTH);
+    let gzip = stored.gzip && accepts_gzip(headers);
+    // Two representations of a gzipped tile, two tags.
+    let etag = if stored.gzip && !gzip {
+        stored.plain_etag()
+    } else {
+        stored.etag.clone()
+    };
+    let tag = HeaderValue::from_str(&etag).ok();
+    if none_match(headers, &etag) {
+        let mut r = bodiless(StatusCode::NOT_MODIFIED);
+        let h = r.headers_mut();
         if let Some(tag) = tag {
-            r.headers_mut().insert(header::ETAG, tag);
+            h.insert(header::ETAG, tag);
         }
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         return r;
     }
-    let accepts_gzip = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|e| {
-            let mut it = e.split(';');
-            let name = it.next().unwrap_or("").trim();
-            let q0 = it.any(|p| p.trim().replace(' ', "") == "q=0");
-            (name == "gzip" || name == "*") && !q0
-        });
-    let mut r = if stored.gzip && !accepts_gzip {
+    let mut r = if stored.gzip && !gzip {
         use std::io::Read;
         let mut out = Vec::new();
         match flate2::read::GzDecoder::new(&stored.data[..]).read_to_end(&mut out) {
             Ok(_) => respond(StatusCode::OK, "application/vnd.mapbox-vector-tile", out),
-            Err(e) => text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("tile {z}/{x}/{y}: stored gzip is unreadable: {e}\n"),
-            ),
+            Err(e) => {
+                return text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("tile {z}/{x}/{y}: stored gzip is unreadable: {e}\n"),
+                )
+            }
         }
     } else {
         let mut r = respond(
@@ -261,6 +260,42 @@ fn tile(id: &str, z: &str, x: &str, y: &str, headers: &HeaderMap, state: &State)
     }
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     r
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison: `W/"x"` matches `"x"`; `*`).
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
+/// Whether the client takes gzip (RFC 9110 §12.5.3): an explicit `gzip`/`x-gzip` entry
+/// decides by its q-value; otherwise `*` with q > 0 does; names are case-insensitive.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut star = None;
+    for entry in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = entry.split(';');
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+            .find_map(|v| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match name.as_str() {
+            "gzip" | "x-gzip" => return q > 0.0,
+            "*" => star = Some(q > 0.0),
+            _ => {}
+        }
+    }
+    star.unwrap_or(false)
 }
 
 /// `http://host` of the request (or the configured public URL): what TileJSON points at.

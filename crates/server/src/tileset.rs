@@ -31,8 +31,16 @@ fn open_err(path: &Path, reason: impl std::fmt::Display) -> OpenError {
 pub struct StoredTile {
     pub data: Bytes,
     pub gzip: bool,
-    /// Quoted, as HTTP wants it.
+    /// Quoted, as HTTP wants it: the tag of the stored bytes.
     pub etag: String,
+}
+
+impl StoredTile {
+    /// The tag of the decompressed form of a gzipped tile: another representation, another
+    /// tag, so that a cache never answers one with the other.
+    pub fn plain_etag(&self) -> String {
+        format!("{}-identity\"", self.etag.trim_end_matches('"'))
+    }
 }
 
 /// What a request for a tile finds.
@@ -121,16 +129,17 @@ impl Tileset {
 
     /// The tile at z/x/y (XYZ numbering).
     pub fn lookup(&self, z: u8, x: u32, y: u32) -> Lookup {
-        if z < self.minzoom || z > self.maxzoom || !self.covers(z, x, y) {
+        if z < self.minzoom || z > self.maxzoom {
             return Lookup::Outside;
         }
         match self.tiles.get(&(z, x, y)) {
             Some(t) => Lookup::Tile(t.clone()),
-            None => Lookup::Empty,
+            None if self.covers(z, x, y) => Lookup::Empty,
+            None => Lookup::Outside,
         }
     }
 
-    /// Whether tile z/x/y touches the bounds.
+    /// Whether tile z/x/y overlaps the bounds (touching an edge is not enough).
     fn covers(&self, z: u8, x: u32, y: u32) -> bool {
         let n = 2f64.powi(i32::from(z));
         let lon = |x: f64| x / n * 360.0 - 180.0;
@@ -143,7 +152,13 @@ impl Tileset {
         let (w, e) = (lon(f64::from(x)), lon(f64::from(x) + 1.0));
         let (n_, s) = (lat(f64::from(y)), lat(f64::from(y) + 1.0));
         let [bw, bs, be, bn] = self.bounds;
-        e >= bw && w <= be && n_ >= bs && s <= bn
+        // Bounds crossing the antimeridian (west > east) are two ranges of longitude.
+        let across = if bw <= be {
+            e > bw && w < be
+        } else {
+            e > bw || w < be
+        };
+        across && n_ > bs && s < bn
     }
 }
 
@@ -183,6 +198,9 @@ async fn open_pmtiles(path: &Path, id: String) -> Result<Tileset, OpenError> {
         for id in entry.iter_coords() {
             let coord = pmtiles_read::TileCoord::from(id);
             if let Some(data) = reader.get_tile(id).await.map_err(|e| open_err(path, e))? {
+                // Copied out of the file's mapping: a file rewritten in place (not renamed
+                // over) must not pull the pages from under the server.
+                let data = Bytes::copy_from_slice(&data);
                 store.add((coord.z(), coord.x(), coord.y()), data, gzip);
             }
         }
