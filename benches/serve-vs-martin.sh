@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-command -v martin >/dev/null || cargo install martin@1.14.0 --locked
+# martin 1.14.0: the newest for rustc 1.95; its default features build maplibre_native, which
+# downloads native libraries: PMTiles and MBTiles serving is all this comparison needs.
+command -v martin >/dev/null ||
+  cargo install martin@1.14.0 --locked --no-default-features --features pmtiles,mbtiles
 cargo build --release --quiet
 duration=${DURATION:-30}
 work=$(mktemp -d)

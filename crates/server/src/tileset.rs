@@ -205,23 +205,48 @@ async fn open_pmtiles(path: &Path, id: String) -> Result<Tileset, OpenError> {
             }
         }
     }
-    Ok(Tileset {
+    Ok(assemble(
+        id,
+        path,
+        Described {
+            minzoom,
+            maxzoom,
+            bounds,
+            center,
+            name: text_of(&meta, "name"),
+            attribution: text_of(&meta, "attribution"),
+            vector_layers: meta.get("vector_layers").cloned(),
+        },
+        store,
+    ))
+}
+
+/// What an archive says of itself.
+struct Described {
+    minzoom: u8,
+    maxzoom: u8,
+    bounds: [f64; 4],
+    center: [f64; 3],
+    name: String,
+    attribution: String,
+    vector_layers: Option<serde_json::Value>,
+}
+
+fn assemble(id: String, path: &Path, d: Described, store: Store) -> Tileset {
+    Tileset {
         id,
         path: path.to_path_buf(),
-        minzoom,
-        maxzoom,
-        bounds,
-        center,
-        name: text_of(&meta, "name"),
-        attribution: text_of(&meta, "attribution"),
-        vector_layers: meta
-            .get("vector_layers")
-            .cloned()
-            .unwrap_or(serde_json::json!([])),
+        minzoom: d.minzoom,
+        maxzoom: d.maxzoom,
+        bounds: d.bounds,
+        center: d.center,
+        name: d.name,
+        attribution: d.attribution,
+        vector_layers: d.vector_layers.unwrap_or(serde_json::json!([])),
         tile_count: store.tiles.len(),
         bytes: store.bytes,
         tiles: store.tiles,
-    })
+    }
 }
 
 fn text_of(meta: &serde_json::Value, key: &str) -> String {
@@ -293,21 +318,18 @@ fn open_mbtiles(path: &Path, id: String) -> Result<Tileset, OpenError> {
         .get("json")
         .and_then(|j| serde_json::from_str(j).ok())
         .unwrap_or(serde_json::json!({}));
-    Ok(Tileset {
+    Ok(assemble(
         id,
-        path: path.to_path_buf(),
-        minzoom,
-        maxzoom,
-        bounds,
-        center,
-        name: meta.get("name").cloned().unwrap_or_default(),
-        attribution: meta.get("attribution").cloned().unwrap_or_default(),
-        vector_layers: json
-            .get("vector_layers")
-            .cloned()
-            .unwrap_or(serde_json::json!([])),
-        tile_count: store.tiles.len(),
-        bytes: store.bytes,
-        tiles: store.tiles,
-    })
+        path,
+        Described {
+            minzoom,
+            maxzoom,
+            bounds,
+            center,
+            name: meta.get("name").cloned().unwrap_or_default(),
+            attribution: meta.get("attribution").cloned().unwrap_or_default(),
+            vector_layers: json.get("vector_layers").cloned(),
+        },
+        store,
+    ))
 }
