@@ -66,6 +66,10 @@ enum Command {
         /// a URL prefix.
         #[arg(long, env = "TUILERIE_MAPLIBRE")]
         maplibre: Option<String>,
+        /// Glyph URL template for the style's parcel labels, e.g.
+        /// `https://demotiles.maplibre.org/font/{fontstack}/{range}.pbf` (none: no labels).
+        #[arg(long, env = "TUILERIE_GLYPHS")]
+        glyphs: Option<String>,
     },
     /// Cut any GeoJSON, FlatGeobuf or GDAL-readable file(s) into vector tiles, one layer per
     /// input (like tippecanoe); the archive format follows the extension of `-o`.
@@ -262,6 +266,7 @@ fn run(cli: Cli) -> Result<u8> {
             cors,
             public_url,
             maplibre,
+            glyphs,
         } => {
             let maplibre = match maplibre {
                 Some(m) if Path::new(&m).is_dir() => tuilerie_server::MapLibre::Dir(m.into()),
@@ -273,6 +278,7 @@ fn run(cli: Cli) -> Result<u8> {
                 cors: (cors != "none").then_some(cors),
                 public_url,
                 maplibre,
+                glyphs,
                 ..Default::default()
             };
             let runtime = tokio::runtime::Runtime::new()?;

@@ -354,6 +354,7 @@ fn every_route_and_status_with_http_semantics() {
         .map(|l| l["type"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["background", "fill", "line"]);
+    assert!(style.get("glyphs").is_none());
     let page = get(a, "/");
     assert_eq!(page.status, 200);
     let html = String::from_utf8_lossy(&page.body);

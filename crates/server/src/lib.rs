@@ -38,6 +38,8 @@ pub struct Config {
     /// `http://` + the request's `Host`; set it behind a TLS proxy).
     pub public_url: Option<String>,
     pub maplibre: MapLibre,
+    /// Glyphs for the style's labels (`https://…/{fontstack}/{range}.pbf`); none: no labels.
+    pub glyphs: Option<String>,
     /// How often the archives are checked for a replacement.
     pub watch_every: Duration,
 }
@@ -49,6 +51,7 @@ impl Default for Config {
             cors: Some("*".into()),
             public_url: None,
             maplibre: MapLibre::Url("https://unpkg.com/maplibre-gl@4.7.1/dist".into()),
+            glyphs: None,
             watch_every: Duration::from_millis(500),
         }
     }

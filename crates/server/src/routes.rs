@@ -165,7 +165,11 @@ pub fn handle(
         [id, "style.json"] => match state.catalog.find(id) {
             Some(e) => (
                 "style",
-                json(&crate::style::style(&e.get(), &base_url(headers, state))),
+                json(&crate::style::style(
+                    &e.get(),
+                    &base_url(headers, state),
+                    state.config.glyphs.as_deref(),
+                )),
             ),
             None => (
                 "other",

@@ -1,6 +1,7 @@
 //! A MapLibre style generated from a tileset's layers: fill for polygons, line for lines,
-//! circle for points, a colour per theme, polygons outlined. (Labels need a glyph server;
-//! none is assumed, so that the style works offline.)
+//! circle for points, a colour per theme, polygons outlined; with a glyph server
+//! (`Config::glyphs`), parcels are labelled with their number from zoom 17. Without one there
+//! are no labels, so the style works offline (MapLibre draws text only from glyph files).
 
 use crate::tileset::Tileset;
 use serde_json::{json, Value};
@@ -26,8 +27,9 @@ fn colour(layer: &str) -> String {
     }
 }
 
-/// The style JSON of `t`, its source at `base`.
-pub fn style(t: &Tileset, base: &str) -> Value {
+/// The style JSON of `t`, its source at `base`; labels when `glyphs` (a URL template with
+/// `{fontstack}` and `{range}`) is given.
+pub fn style(t: &Tileset, base: &str, glyphs: Option<&str>) -> Value {
     let mut layers = vec![json!({
         "id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}
     })];
@@ -51,10 +53,20 @@ pub fn style(t: &Tileset, base: &str) -> Value {
             _ => {
                 layers.push(src("fill", "fill", json!({"fill-color": c, "fill-opacity": 0.35})));
                 layers.push(src("outline", "line", json!({"line-color": c, "line-width": 0.8})));
+                if id == "parcelles" && glyphs.is_some() {
+                    layers.push(json!({
+                        "id": "parcelles-label", "type": "symbol", "source": "tuilerie",
+                        "source-layer": "parcelles", "minzoom": 17,
+                        "layout": {"text-field": ["get", "numero"], "text-size": 11,
+                                   "text-font": ["Open Sans Regular"]},
+                        "paint": {"text-color": "#5a3b12", "text-halo-color": "#ffffff",
+                                  "text-halo-width": 1}
+                    }));
+                }
             }
         }
     }
-    json!({
+    let mut style = json!({
         "version": 8,
         "name": format!("tuilerie {}", t.name),
         "center": [t.center[0], t.center[1]],
@@ -62,5 +74,46 @@ pub fn style(t: &Tileset, base: &str) -> Value {
         "sources": {"tuilerie": {"type": "vector", "url": format!("{base}/{}", t.id),
                                  "attribution": t.attribution}},
         "layers": layers,
-    })
+    });
+    if let Some(g) = glyphs {
+        style["glyphs"] = g.into();
+    }
+    style
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parcels_get_labels_only_with_a_glyph_server() {
+        let mut t = crate::tileset::Tileset::empty_for_tests("essonne");
+        t.vector_layers = json!([{"id": "parcelles", "geometry_type": "polygon"},
+                                 {"id": "voirie", "geometry_type": "line"},
+                                 {"id": "eclairage", "geometry_type": "point"}]);
+        let ids = |s: &Value| -> Vec<String> {
+            s["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let offline = style(&t, "http://h", None);
+        assert_eq!(
+            ids(&offline),
+            [
+                "background",
+                "parcelles-fill",
+                "parcelles-outline",
+                "voirie-line",
+                "eclairage-circle"
+            ]
+        );
+        assert!(offline.get("glyphs").is_none());
+        let online = style(&t, "http://h", Some("https://g/{fontstack}/{range}.pbf"));
+        assert!(ids(&online).contains(&"parcelles-label".to_string()));
+        assert_eq!(online["glyphs"], "https://g/{fontstack}/{range}.pbf");
+        assert_eq!(online["sources"]["tuilerie"]["url"], "http://h/essonne");
+    }
 }

@@ -127,6 +127,25 @@ impl Tileset {
         }
     }
 
+    /// A tileset with no tile, for tests of what is built from its description.
+    #[doc(hidden)]
+    pub fn empty_for_tests(id: &str) -> Tileset {
+        assemble(
+            id.to_string(),
+            Path::new(id),
+            Described {
+                minzoom: 0,
+                maxzoom: 0,
+                bounds: [-180.0, -85.0, 180.0, 85.0],
+                center: [0.0, 0.0, 0.0],
+                name: id.to_string(),
+                attribution: String::new(),
+                vector_layers: None,
+            },
+            Store::default(),
+        )
+    }
+
     /// The tile at z/x/y (XYZ numbering).
     pub fn lookup(&self, z: u8, x: u32, y: u32) -> Lookup {
         if z < self.minzoom || z > self.maxzoom {
