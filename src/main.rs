@@ -113,9 +113,12 @@ enum Command {
 }
 
 /// Exit codes: 0 success (possibly with repaired or rejected features, see the report),
-/// 2 input errors (manifest or delivery), 3 internal failure.
+/// 2 input errors (manifest or delivery), 3 internal failure, 4 another build holds the
+/// output folder.
 const EXIT_INPUT: u8 = 2;
 const EXIT_INTERNAL: u8 = 3;
+/// Another build is writing the same output folder (the message names it).
+const EXIT_BUSY: u8 = 4;
 
 /// glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), after
 /// which big short-lived buffers — a GeoJSON file's text, a low-zoom tile being encoded — are
@@ -358,6 +361,10 @@ fn run(cli: Cli) -> Result<u8> {
             let options = tuilerie_pipeline::IngestOptions { quiet };
             let report = match tuilerie_pipeline::build(&m, &out, &options, keep_going) {
                 Ok(r) => r,
+                Err(e @ tuilerie_pipeline::BuildError::Locked(_)) => {
+                    eprintln!("error: {e}");
+                    return Ok(EXIT_BUSY);
+                }
                 Err(
                     e @ (tuilerie_pipeline::BuildError::Reproject(_)
                     | tuilerie_pipeline::BuildError::Outlines(_)

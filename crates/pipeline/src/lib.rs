@@ -11,6 +11,7 @@
 
 pub mod gpkg;
 pub mod ingest;
+pub mod lock;
 pub mod merge;
 pub mod outlines;
 pub mod progress;
@@ -90,6 +91,8 @@ pub enum BuildError {
     Outlines(String),
     #[error("tiles: {0}")]
     Tiles(#[from] tiles::TilingError),
+    #[error(transparent)]
+    Locked(#[from] lock::LockError),
     /// A bug, not bad input: the merge of a theme panicked (nothing was written for it).
     #[error("internal error while merging theme {theme}: {reason}")]
     Merge { theme: String, reason: String },
@@ -107,11 +110,15 @@ pub fn build(
     keep_going: bool,
 ) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
+    // One build at a time in `out`; held until this function returns.
+    let what = format!(
+        "{} {} (manifest in {})",
+        manifest.insee,
+        manifest.nom,
+        manifest.base_dir.display()
+    );
+    let _lock = lock::BuildLock::acquire(out, &what)?;
     let mut ingested = ingest_manifest(manifest, options)?;
-    std::fs::create_dir_all(out).map_err(|e| BuildError::Write {
-        path: out.to_path_buf(),
-        reason: e.to_string(),
-    })?;
     let mut report = ingested.report.clone();
     let write_started = Instant::now();
     if !report.errors.is_empty() && !keep_going {

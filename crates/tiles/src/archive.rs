@@ -129,8 +129,19 @@ impl Staged {
         ArchiveError::at(&self.path, reason)
     }
 
-    /// Move the finished file into place.
+    /// Move the finished file into place: flushed to disk first, then renamed over the old
+    /// one (atomic: a reader sees the old archive or the new one, whole), then the folder
+    /// flushed so the rename itself survives a crash.
     pub fn commit(self) -> Result<(), ArchiveError> {
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e))
+        std::fs::File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| self.err(e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e))?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
     }
 }
