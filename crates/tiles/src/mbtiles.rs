@@ -10,6 +10,7 @@ pub struct MbtilesWriter {
     staged: Staged,
     conn: Connection,
     meta: Metadata,
+    added: usize,
 }
 
 impl MbtilesWriter {
@@ -27,6 +28,7 @@ impl MbtilesWriter {
             staged,
             conn,
             meta: meta.clone(),
+            added: 0,
         })
     }
 }
@@ -37,6 +39,7 @@ impl TileSink for MbtilesWriter {
             .prepare_cached("INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)")
             .and_then(|mut st| st.execute(params![tile.z, tile.x, tile.tms_row(), gz]))
             .map_err(|e| self.staged.err(e))?;
+        self.added += 1;
         Ok(())
     }
 
@@ -71,8 +74,68 @@ impl TileSink for MbtilesWriter {
                 "COMMIT; CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);",
             )
             .map_err(|e| self.staged.err(e))?;
-        let MbtilesWriter { staged, conn, .. } = *self;
+        let MbtilesWriter {
+            staged,
+            conn,
+            added,
+            ..
+        } = *self;
         conn.close().map_err(|(_, e)| staged.err(e))?;
+        check(&staged.tmp, added).map_err(|e| staged.err(format!("check failed: {e}")))?;
         staged.commit()
+    }
+}
+
+/// Open the written file afresh: every tile added is there, and the metadata a reader needs.
+fn check(path: &Path, added: usize) -> Result<(), String> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| e.to_string())?;
+    let tiles: i64 = conn
+        .query_row("SELECT COUNT(*) FROM tiles", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if tiles as usize != added {
+        return Err(format!("{tiles} tiles in the file, {added} written"));
+    }
+    for key in ["name", "format", "minzoom", "maxzoom", "bounds", "json"] {
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM metadata WHERE name = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if n != 1 {
+            return Err(format!("metadata {key:?} appears {n} times"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_mbtiles_is_checked_before_it_is_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.mbtiles");
+        let meta = Metadata {
+            name: "t".into(),
+            attribution: String::new(),
+            minzoom: 3,
+            maxzoom: 3,
+            bounds: [2.0, 48.0, 3.0, 49.0],
+            json: serde_json::json!({"vector_layers": []}),
+        };
+        let mut w: Box<dyn TileSink> = Box::new(MbtilesWriter::create(&path, &meta).unwrap());
+        w.add(TileId { z: 3, x: 4, y: 2 }, b"gz").unwrap();
+        w.finish().unwrap();
+        assert!(check(&path, 1).is_ok());
+        assert!(check(&path, 2).unwrap_err().contains("1 tiles"));
+        let conn = Connection::open(&path).unwrap();
+        conn.execute("DELETE FROM metadata WHERE name = 'json'", [])
+            .unwrap();
+        drop(conn);
+        assert!(check(&path, 1).unwrap_err().contains("json"));
     }
 }
