@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tuilerie_model::{CrsRef, Feature, Manifest, Provenance, Theme};
 use tuilerie_reproject::Reprojector;
-use tuilerie_tiles::layer::field_names;
 use tuilerie_tiles::{archive, zooms, Budget, FieldRule, TileLayer, TileOptions, TilingReport};
 
 /// Web Mercator, the tiles' CRS.
@@ -123,6 +122,30 @@ pub fn tile_files(
             });
         }
     }
+    // Layer names first: MVT wants them unique in a tile, and a clash is known before reading.
+    let names: Vec<String> = req
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| {
+            req.names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| tuilerie_ingest::format::stem(path))
+        })
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = names[..i].iter().position(|n| n == name) {
+            return Err(TilingError::Input {
+                path: req.inputs[i].0.clone(),
+                reason: format!(
+                    "its layer would be named {name:?} like that of {}: give each input its \
+                     own name with -l",
+                    req.inputs[first].0.display()
+                ),
+            });
+        }
+    }
     check_memory(req.inputs.iter().map(|(p, _)| p.as_path()))?;
     let mut layers = Vec::new();
     let mut counts = Vec::new();
@@ -133,11 +156,7 @@ pub fn tile_files(
         };
         let read = tuilerie_ingest::read_delivery(path, layer.as_deref())
             .map_err(|e| input_err(e.to_string()))?;
-        let name = req
-            .names
-            .get(i)
-            .cloned()
-            .unwrap_or_else(|| tuilerie_ingest::format::stem(path));
+        let name = names[i].clone();
         let mut count = InputCount {
             path: path.display().to_string(),
             layer: name.clone(),
@@ -203,14 +222,6 @@ pub fn tile_files(
             features.extend(kept);
         }
         count.tiled = features.len();
-        if let Some(other) = layers.iter().position(|l: &TileLayer| l.name == name) {
-            // MVT wants a layer's name unique in a tile.
-            return Err(input_err(format!(
-                "its layer would be named {name:?} like that of {}: give each input its \
-                 own name with -l",
-                req.inputs[other].0.display()
-            )));
-        }
         counts.push(count);
         layers.push(TileLayer::with_all_fields(name, features, 0, 0));
     }
@@ -296,7 +307,7 @@ fn check_memory_within<'a>(
     // Measured: a GeoJSON file takes about 3 times its size once read and reprojected,
     // binary formats (FlatGeobuf, Shapefile, GeoPackage) about 6 times; gzipped input more.
     let mut need = 0u64;
-    let mut biggest = PathBuf::new();
+    let mut biggest = (0u64, PathBuf::new());
     for p in paths {
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let factor = match p.extension().and_then(|e| e.to_str()) {
@@ -305,11 +316,13 @@ fn check_memory_within<'a>(
             _ => 6,
         };
         need += size * factor;
-        biggest = p.to_path_buf();
+        if size * factor >= biggest.0 {
+            biggest = (size * factor, p.to_path_buf());
+        }
     }
     if need > available {
         return Err(TilingError::Input {
-            path: biggest,
+            path: biggest.1,
             reason: format!(
                 "tiling this input needs about {} MiB of memory and {} MiB are available: \
                  tile it in parts (by département, say) and join the archives, or use a \
@@ -371,7 +384,7 @@ pub fn tile_merged(
         let names = own
             .fields
             .clone()
-            .unwrap_or_else(|| field_names(&layer.features));
+            .unwrap_or_else(|| layer.fields.iter().map(|f| f.name.clone()).collect());
         layer.fields = names
             .into_iter()
             .map(|name| FieldRule {
@@ -433,6 +446,12 @@ mod tests {
             text.contains("big.geojson") && text.contains("needs about 3 MiB"),
             "{text}"
         );
+        // With several inputs, the error names the one that weighs most, not the last.
+        let small = dir.path().join("small.geojson");
+        std::fs::write(&small, b"{}").unwrap();
+        let both = [p.as_path(), small.as_path()];
+        let e = check_memory_within(both.iter().copied(), 2 << 20).unwrap_err();
+        assert!(e.to_string().starts_with(&p.display().to_string()), "{e}");
         assert!(available_memory().is_some_and(|m| m > 0));
     }
 
