@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tuilerie_model::{Manifest, ManifestError};
 
+mod rebuild;
+
 /// Merge the GIS layers of communes fusing into a commune nouvelle, and serve them as tiles.
 #[derive(Parser)]
 #[command(version, about)]
@@ -25,8 +27,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ingest every delivery of a manifest and merge each theme: one deduplicated layer per
-    /// theme in the working CRS, merged.gpkg (themes, qa, decisions, rejects), decisions.csv.
+    /// Build a manifest: ingest every delivery, merge each theme (one deduplicated layer per
+    /// theme, merged.gpkg with qa/decisions/rejects, decisions.csv), cut the vector tiles
+    /// (tiles.pmtiles, tiles.mbtiles) and publish them atomically. Incremental: only what
+    /// changed since the last build in the same folder is done again. Exit 0 ok, 1 ok with
+    /// warnings (QA findings, rejects), 2 input errors, 3 internal failure, 4 folder busy.
     Build {
         manifest: PathBuf,
         /// Output folder.
@@ -35,6 +40,9 @@ enum Command {
         /// Write the theme layers even when a delivery failed.
         #[arg(long)]
         keep_going: bool,
+        /// Ignore what the last build left: read, merge and tile everything again.
+        #[arg(long)]
+        full: bool,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -43,9 +51,17 @@ enum Command {
     /// /health and /metrics; an archive renamed over is reloaded without a restart.
     Serve {
         /// `.pmtiles` or `.mbtiles` archives, `NAME=PATH` or a path (served under its file's
-        /// stem).
+        /// stem); or one manifest (`.toml`): its build's archive is served (built first when
+        /// missing), rebuilt on `--rebuild-at` and on `POST /admin/rebuild`.
         #[arg(required = true)]
         archives: Vec<String>,
+        /// With a manifest: the build's output folder.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// With a manifest: rebuild on this cron schedule, local time, e.g. "0 2 * * *"
+        /// (env TUILERIE_REBUILD_AT). The admin routes need TUILERIE_ADMIN_TOKEN set.
+        #[arg(long, env = "TUILERIE_REBUILD_AT")]
+        rebuild_at: Option<String>,
         /// Address to listen on (env TUILERIE_BIND).
         #[arg(long, env = "TUILERIE_BIND", default_value = "127.0.0.1:3000")]
         bind: String,
@@ -112,9 +128,11 @@ enum Command {
     },
 }
 
-/// Exit codes: 0 success (possibly with repaired or rejected features, see the report),
-/// 2 input errors (manifest or delivery), 3 internal failure, 4 another build holds the
-/// output folder.
+/// Exit codes: 0 success, 1 success with warnings (QA findings along the old boundaries,
+/// repaired or rejected features, merge warnings: built and published, the report says
+/// what to look at), 2 input errors (manifest or delivery), 3 internal failure, 4 another
+/// build holds the output folder.
+const EXIT_WARNINGS: u8 = 1;
 const EXIT_INPUT: u8 = 2;
 const EXIT_INTERNAL: u8 = 3;
 /// Another build is writing the same output folder (the message names it).
@@ -264,6 +282,8 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Serve {
             archives,
+            out,
+            rebuild_at,
             bind,
             cache_control,
             cors,
@@ -276,7 +296,7 @@ fn run(cli: Cli) -> Result<u8> {
                 Some(m) => tuilerie_server::MapLibre::Url(m),
                 None => tuilerie_server::Config::default().maplibre,
             };
-            let config = tuilerie_server::Config {
+            let mut config = tuilerie_server::Config {
                 cache_control,
                 cors: (cors != "none").then_some(cors),
                 public_url,
@@ -285,6 +305,65 @@ fn run(cli: Cli) -> Result<u8> {
                 ..Default::default()
             };
             let runtime = tokio::runtime::Runtime::new()?;
+            let manifest = match archives.as_slice() {
+                [one] if one.ends_with(".toml") && !one.contains('=') => Some(PathBuf::from(one)),
+                _ => None,
+            };
+            let archives: Vec<(Option<String>, PathBuf)> = match &manifest {
+                Some(mpath) => {
+                    let (id, archive) = match rebuild::served_archive(mpath, &out) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            eprintln!("error: {e:#}");
+                            return Ok(EXIT_INPUT);
+                        }
+                    };
+                    let builder = rebuild::service_builder(mpath.clone(), out.clone());
+                    if !archive.exists() {
+                        tracing::info!("no {} yet: building first", archive.display());
+                        let o = builder();
+                        if !archive.exists() {
+                            eprintln!(
+                                "error: the build made no archive to serve ({}: {})",
+                                o.status,
+                                o.error.unwrap_or_default()
+                            );
+                            return Ok(EXIT_INPUT);
+                        }
+                    }
+                    let token = std::env::var("TUILERIE_ADMIN_TOKEN").ok();
+                    if token.as_deref().is_none_or(str::is_empty) {
+                        tracing::info!("admin routes off (set TUILERIE_ADMIN_TOKEN to use them)");
+                    }
+                    let builds = std::sync::Arc::new(tuilerie_server::admin::Builds::new(
+                        std::sync::Arc::new(builder),
+                        token,
+                    ));
+                    if let Some(expr) = &rebuild_at {
+                        match tuilerie_server::admin::parse_schedule(expr) {
+                            Ok(cron) => {
+                                runtime.spawn(builds.clone().run_schedule(cron));
+                            }
+                            Err(e) => {
+                                eprintln!("error: {e}");
+                                return Ok(EXIT_INPUT);
+                            }
+                        }
+                    }
+                    config.builds = Some(builds);
+                    vec![(Some(id), archive)]
+                }
+                None => {
+                    if rebuild_at.is_some() {
+                        eprintln!("error: --rebuild-at needs a manifest to build (tuilerie serve MANIFEST.toml)");
+                        return Ok(EXIT_INPUT);
+                    }
+                    archives
+                        .iter()
+                        .map(|a| tuilerie_server::parse_archive(a))
+                        .collect()
+                }
+            };
             runtime.block_on(async {
                 let listener = match tokio::net::TcpListener::bind(&bind).await {
                     Ok(l) => l,
@@ -294,10 +373,6 @@ fn run(cli: Cli) -> Result<u8> {
                     }
                 };
                 tracing::info!("listening on http://{}", listener.local_addr()?);
-                let archives: Vec<_> = archives
-                    .iter()
-                    .map(|a| tuilerie_server::parse_archive(a))
-                    .collect();
                 match tuilerie_server::serve(
                     &archives,
                     listener,
@@ -349,33 +424,20 @@ fn run(cli: Cli) -> Result<u8> {
             manifest,
             out,
             keep_going,
+            full,
             quiet,
         } => {
-            let m = match load_manifest(&manifest)? {
-                Ok(m) => m,
-                Err(e) => {
-                    eprintln!("{}: {e}", manifest.display());
-                    return Ok(EXIT_INPUT);
-                }
+            let options = tuilerie_pipeline::BuildOptions {
+                quiet,
+                keep_going,
+                full,
             };
-            let options = tuilerie_pipeline::IngestOptions { quiet };
-            let report = match tuilerie_pipeline::build(&m, &out, &options, keep_going) {
-                Ok(r) => r,
-                Err(e @ tuilerie_pipeline::BuildError::Locked(_)) => {
-                    eprintln!("error: {e}");
-                    return Ok(EXIT_BUSY);
+            let report = match rebuild::build_manifest(&manifest, &out, &options)? {
+                rebuild::Run::Done(r) => *r,
+                rebuild::Run::Refused { code, message } => {
+                    eprintln!("error: {message}");
+                    return Ok(code);
                 }
-                Err(
-                    e @ (tuilerie_pipeline::BuildError::Reproject(_)
-                    | tuilerie_pipeline::BuildError::Outlines(_)
-                    | tuilerie_pipeline::BuildError::Tiles(
-                        tuilerie_pipeline::tiles::TilingError::Input { .. },
-                    )),
-                ) => {
-                    eprintln!("error: {e}");
-                    return Ok(EXIT_INPUT);
-                }
-                Err(e) => return Err(e.into()),
             };
             say!("{}", report.table());
             let written: Vec<&str> = report.outputs.iter().map(|o| o.path.as_str()).collect();
@@ -387,12 +449,19 @@ fn run(cli: Cli) -> Result<u8> {
             if !report.errors.is_empty() && !keep_going {
                 say!("theme layers not written because of the errors above (--keep-going writes them)");
             }
-            Ok(if report.errors.is_empty() {
-                0
-            } else {
-                EXIT_INPUT
-            })
+            Ok(exit_code(&report))
         }
+    }
+}
+
+/// A build's exit code from its report's status.
+fn exit_code(report: &tuilerie_pipeline::BuildReport) -> u8 {
+    if !report.errors.is_empty() {
+        EXIT_INPUT
+    } else if report.status == "ok" {
+        0
+    } else {
+        EXIT_WARNINGS
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tuilerie_model::Manifest;
-use tuilerie_pipeline::{build, BuildReport, IngestOptions};
+use tuilerie_pipeline::{build, BuildOptions, BuildReport};
 
 const HEAD: &str = r#"
 [commune_nouvelle]
@@ -37,7 +37,15 @@ fn run(dir: &Path, body: &str) -> (BuildReport, PathBuf) {
     let text = format!("{HEAD}\n{body}");
     let m = Manifest::parse(&text, dir).unwrap_or_else(|e| panic!("{e}"));
     let out = dir.join("out");
-    let report = build(&m, &out, &IngestOptions { quiet: true }, false).unwrap();
+    let report = build(
+        &m,
+        &out,
+        &BuildOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     (report, out)
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod http;
+
 use gdal::vector::LayerAccess;
 use std::path::{Path, PathBuf};
 
@@ -117,8 +119,10 @@ pub fn build_parsed(
         tuilerie_pipeline::build(
             m,
             out.path(),
-            &tuilerie_pipeline::IngestOptions { quiet: true },
-            false,
+            &tuilerie_pipeline::BuildOptions {
+                quiet: true,
+                ..Default::default()
+            },
         )
     };
     let report = match threads {

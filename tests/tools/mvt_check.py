@@ -15,6 +15,9 @@ and `shapely` packages (none of them shares code with tuilerie).
         Drawn length of LAYER per zoom, Web Mercator m, the lines clipped to their tile.
     mvt_check.py sizes ARCHIVE.pmtiles
         Per tile: z/x/y, gzipped bytes, features, and the ids of each feature.
+    mvt_check.py diff BEFORE.pmtiles AFTER.pmtiles
+        The tiles that differ (gunzipped bytes), appeared and disappeared between two archives,
+        as z/x/y, with the SHA-256 of each AFTER tile as stored.
 """
 
 import gzip
@@ -198,6 +201,28 @@ def length(pm_path, layer_name):
     )
 
 
+def diff(before_path, after_path):
+    import hashlib
+
+    def stored(path):
+        with open(path, "rb") as f:
+            return {"%d/%d/%d" % zxy: data for zxy, data in all_tiles(MmapSource(f))}
+
+    before, after = stored(before_path), stored(after_path)
+    plain = lambda d: gzip.decompress(d) if d[:2] == b"\x1f\x8b" else d
+    json.dump(
+        {
+            "tiles_before": len(before),
+            "tiles_after": len(after),
+            "changed": sorted(k for k in before.keys() & after.keys() if plain(before[k]) != plain(after[k])),
+            "appeared": sorted(after.keys() - before.keys()),
+            "disappeared": sorted(before.keys() - after.keys()),
+            "sha256_after": {k: hashlib.sha256(v).hexdigest() for k, v in after.items()},
+        },
+        sys.stdout,
+    )
+
+
 def sizes(pm_path):
     _, _, pm_tiles = tiles(pm_path)
     out = []
@@ -211,4 +236,6 @@ def sizes(pm_path):
 
 
 if __name__ == "__main__":
-    {"check": check, "area": area, "length": length, "sizes": sizes}[sys.argv[1]](*sys.argv[2:])
+    {"check": check, "area": area, "length": length, "sizes": sizes, "diff": diff}[sys.argv[1]](
+        *sys.argv[2:]
+    )

@@ -1,8 +1,9 @@
 //! What the merge tells the GIS expert: one [`Decision`] per match, one [`QaItem`] per
 //! conflict, and per-theme counts that reconcile.
 
+use crate::interned::Word;
 use geo::{Coord, Geometry};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tuilerie_model::Provenance;
 
 /// `commune/delivery [layer] #id`: how a feature is named in the log and in QA.
@@ -15,17 +16,19 @@ pub fn locator(p: &Provenance) -> String {
 
 /// One row of the decisions log: two features, the matcher that paired them, its score and
 /// what was done about it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub theme: String,
     /// `key`, `exact`, `overlap`, `subline`, `point`, `edge-snap`.
-    pub matcher: &'static str,
+    #[serde(deserialize_with = "crate::interned::word")]
+    pub matcher: Word,
     /// The matcher's score in [0, 1] (IoU, covered share, 1 − distance/tolerance…).
     pub score: f64,
     /// `merged`, `partial` (a line's matched part was dropped, the rest kept), `snapped`,
     /// `review` (kept both: the evidence is not strong enough), `conflict` (kept both: the
     /// evidence disagrees).
-    pub decision: &'static str,
+    #[serde(deserialize_with = "crate::interned::word")]
+    pub decision: Word,
     pub reason: String,
     /// The feature that survives (or that the other was matched against).
     pub kept: String,
@@ -43,11 +46,12 @@ pub struct Decision {
 }
 
 /// One finding of the boundary QA.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QaItem {
     pub theme: String,
     /// `overlap`, `conflict`, `review`, `straddle`, `gap`, `foreign`.
-    pub kind: &'static str,
+    #[serde(deserialize_with = "crate::interned::word")]
+    pub kind: Word,
     pub a: String,
     pub b: String,
     pub commune_a: String,
@@ -61,7 +65,7 @@ pub struct QaItem {
 /// Per-theme counts: `input = output + merged_away` (rejects are counted by the ingest stage).
 /// A line whose unmatched rest falls in several runs stays one (multi-line) feature, so a
 /// merge never makes more features than it was given.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThemeStats {
     pub input: usize,
     pub output: usize,
@@ -85,7 +89,8 @@ pub struct ThemeStats {
     pub length_before_m: Option<f64>,
     pub length_after_m: Option<f64>,
     /// Wall time of each step, milliseconds.
-    pub timings_ms: std::collections::BTreeMap<&'static str, u64>,
+    #[serde(deserialize_with = "crate::interned::word_keys")]
+    pub timings_ms: std::collections::BTreeMap<Word, u64>,
 }
 
 impl ThemeStats {

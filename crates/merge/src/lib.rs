@@ -25,6 +25,7 @@ pub mod decision;
 pub mod edge;
 pub mod exact;
 pub mod identity;
+pub mod interned;
 pub mod line;
 mod network;
 pub mod order;

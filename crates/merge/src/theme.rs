@@ -15,8 +15,8 @@ pub struct MergeContext<'a> {
     pub outlines: &'a BTreeMap<String, MultiPolygon<f64>>,
 }
 
-/// One merged theme.
-#[derive(Debug, Default)]
+/// One merged theme (serializable: a build caches it for the next, incremental one).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ThemeMerge {
     pub features: Vec<Feature>,
     pub decisions: Vec<Decision>,

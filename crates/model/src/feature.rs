@@ -36,7 +36,7 @@ impl Provenance {
 
 /// One feature of the unified model: a geometry in the working CRS, attributes named after the
 /// theme's schema (then the unmapped source fields), and its provenance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feature {
     pub geometry: Geometry<f64>,
     pub attributes: Vec<(String, Value)>,

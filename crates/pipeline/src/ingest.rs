@@ -5,6 +5,7 @@ use crate::report::{BuildReport, DeliveryReport, LayerReport, NtfGridReport};
 use crate::{outlines, BuildError};
 use geo::{BoundingRect, Geometry, Rect};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,7 +24,7 @@ pub struct IngestOptions {
 }
 
 /// A feature that could not be kept, with why.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reject {
     pub theme: String,
     pub reason: String,
@@ -64,10 +65,36 @@ struct LayerOutcome {
     errors: Vec<String>,
 }
 
+/// What ingest made of one delivery: its report, kept features, rejects, and the CRSs its
+/// layers were read in. A build caches it, keyed by the delivery's content hash, so that an
+/// unchanged delivery is not read again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveryOutput {
+    pub report: DeliveryReport,
+    pub kept: Vec<Feature>,
+    pub rejects: Vec<Reject>,
+    /// Every source CRS its layers were read in (checked against IGN's grid each build).
+    pub sources: Vec<CrsRef>,
+}
+
 /// Ingest every delivery of a manifest.
 pub fn ingest_manifest(
     manifest: &Manifest,
     options: &IngestOptions,
+) -> Result<Ingested, BuildError> {
+    let none = manifest.deliveries().map(|_| None).collect();
+    ingest_manifest_with(manifest, options, none, |_, _| Ok(()))
+}
+
+/// Ingest the deliveries of a manifest that have no `cached` output (one entry per delivery,
+/// in manifest order), hand each fresh output to `on_fresh` (the build caches it), and put
+/// fresh and cached outputs together in manifest order — the same themes, rejects and report
+/// as if every delivery had been read.
+pub fn ingest_manifest_with(
+    manifest: &Manifest,
+    options: &IngestOptions,
+    mut cached: Vec<Option<DeliveryOutput>>,
+    mut on_fresh: impl FnMut(usize, &DeliveryOutput) -> Result<(), BuildError>,
 ) -> Result<Ingested, BuildError> {
     let started = Instant::now();
     let progress = Progress::new("ingest", options.quiet);
@@ -81,12 +108,16 @@ pub fn ingest_manifest(
         .as_ref()
         .map_or(f64::INFINITY, |o| o.max_distance_m);
 
-    // 1. Read every delivery, in parallel (GDAL datasets are per thread). Deliveries that
-    //    share a file (an EDIGEO delivery read as parcels, sections, buildings) are read
-    //    together, so that its sheets are extracted once.
+    // 1. Read every delivery not cached, in parallel (GDAL datasets are per thread).
+    //    Deliveries that share a file (an EDIGEO delivery read as parcels, sections,
+    //    buildings) are read together, so that its sheets are extracted once.
     let deliveries: Vec<(&Commune, &Delivery)> = manifest.deliveries().collect();
+    cached.resize_with(deliveries.len(), || None);
     let mut groups: Vec<(PathBuf, Vec<usize>)> = Vec::new();
     for (i, (_, d)) in deliveries.iter().enumerate() {
+        if cached[i].is_some() {
+            continue;
+        }
         // The same file written two ways (`./x`, `x`) is still one file.
         let path = manifest.resolve(&d.path);
         let path = std::fs::canonicalize(&path).unwrap_or(path);
@@ -129,14 +160,22 @@ pub fn ingest_manifest(
     }
 
     // 2. Before any NTF coordinate is touched, make sure IGN's grid is really used, for every
-    //    distinct NTF source CRS and through the route it will take.
+    //    distinct NTF source CRS and through the route it will take — cached deliveries'
+    //    too: the grid must still be there for the report to say it was used.
     let mut sources: Vec<CrsRef> = Vec::new();
-    for ((_, d), (r, _)) in deliveries.iter().zip(&read) {
-        for l in r.iter().flatten() {
-            if let Some(c) = d.crs_for(l.crs.as_ref()) {
-                if !sources.contains(&c) {
-                    sources.push(c);
-                }
+    for (i, (_, d)) in deliveries.iter().enumerate() {
+        let declared: Vec<CrsRef> = match &cached[i] {
+            Some(c) => c.sources.clone(),
+            None => read[i]
+                .0
+                .iter()
+                .flatten()
+                .filter_map(|l| d.crs_for(l.crs.as_ref()))
+                .collect(),
+        };
+        for c in declared {
+            if !sources.contains(&c) {
+                sources.push(c);
             }
         }
     }
@@ -163,7 +202,8 @@ pub fn ingest_manifest(
         r.sources.push(src.label());
     }
 
-    // 3. Map, check and reproject every feature.
+    // 3. Map, check and reproject every feature of the deliveries read; then every delivery,
+    //    fresh or cached, in manifest order.
     let mut themes: BTreeMap<Theme, Vec<Feature>> = BTreeMap::new();
     let mut rejects = Vec::new();
     let mut report = BuildReport {
@@ -177,49 +217,30 @@ pub fn ingest_manifest(
     for theme in manifest.themes() {
         themes.entry(theme).or_default();
     }
-    for ((commune, delivery), (result, read_ms)) in deliveries.iter().zip(read) {
-        let t = Instant::now();
-        let path = manifest.resolve(&delivery.path);
-        let mut dr = DeliveryReport {
-            commune: commune.insee.clone(),
-            commune_nom: commune.nom.clone(),
-            path: delivery.path.clone(),
-            theme: delivery.theme.name().to_string(),
-            format: Format::detect(&path).label().to_string(),
-            read_ms,
-            ..Default::default()
-        };
-        match result {
-            Err(e) => dr.errors.push(e),
-            Ok(layers) => {
-                for layer in layers {
-                    let n = layer.features.len() as u64;
-                    let outcome = process_layer(
-                        commune,
-                        delivery,
-                        layer,
-                        &reprojector,
-                        outlines.get(&commune.insee),
-                        max_outline_m,
-                        &ntf_failures,
-                    );
-                    progress.inc(n);
-                    dr.read += outcome.report.read;
-                    dr.kept += outcome.report.kept;
-                    dr.repaired += outcome.report.repaired;
-                    dr.rejected += outcome.report.rejected;
-                    dr.warnings.extend(outcome.warnings);
-                    dr.errors.extend(outcome.errors);
-                    dr.layers.push(outcome.report);
-                    themes
-                        .entry(delivery.theme.clone())
-                        .or_default()
-                        .extend(outcome.kept);
-                    rejects.extend(outcome.rejects);
-                }
+    let ctx = IngestContext {
+        reprojector: &reprojector,
+        outlines: &outlines,
+        max_outline_m,
+        ntf_failures: &ntf_failures,
+        progress: &progress,
+    };
+    for (i, (((commune, delivery), (result, read_ms)), cache)) in
+        deliveries.iter().zip(read).zip(cached).enumerate()
+    {
+        let output = match cache {
+            Some(c) => c,
+            None => {
+                let fresh = ingest_delivery(manifest, &ctx, commune, delivery, result, read_ms);
+                on_fresh(i, &fresh)?;
+                fresh
             }
-        }
-        dr.process_ms = t.elapsed().as_millis() as u64;
+        };
+        let dr = output.report;
+        themes
+            .entry(delivery.theme.clone())
+            .or_default()
+            .extend(output.kept);
+        rejects.extend(output.rejects);
         let tc = report
             .themes
             .entry(delivery.theme.name().to_string())
@@ -233,13 +254,6 @@ pub fn ingest_manifest(
                 delivery.path, commune.insee, commune.nom
             ));
         }
-        progress.message(
-            &format!(
-                "{}: {} read, {} kept, {} rejected",
-                delivery.path, dr.read, dr.kept, dr.rejected
-            ),
-            true,
-        );
         report.deliveries.push(dr);
     }
     progress.finish();
@@ -264,6 +278,84 @@ pub fn ingest_manifest(
         report,
         outlines: shapes,
     })
+}
+
+/// What every delivery of a build shares.
+struct IngestContext<'a> {
+    reprojector: &'a Reprojector,
+    outlines: &'a HashMap<String, Rect<f64>>,
+    max_outline_m: f64,
+    ntf_failures: &'a HashMap<CrsRef, String>,
+    progress: &'a Progress,
+}
+
+/// Map, check and reproject the layers of one delivery as read.
+fn ingest_delivery(
+    manifest: &Manifest,
+    ctx: &IngestContext<'_>,
+    commune: &Commune,
+    delivery: &Delivery,
+    result: DeliveryRead,
+    read_ms: u64,
+) -> DeliveryOutput {
+    let t = Instant::now();
+    let path = manifest.resolve(&delivery.path);
+    let mut out = DeliveryOutput {
+        report: DeliveryReport {
+            commune: commune.insee.clone(),
+            commune_nom: commune.nom.clone(),
+            path: delivery.path.clone(),
+            theme: delivery.theme.name().to_string(),
+            format: Format::detect(&path).label().to_string(),
+            read_ms,
+            ..Default::default()
+        },
+        kept: Vec::new(),
+        rejects: Vec::new(),
+        sources: Vec::new(),
+    };
+    let dr = &mut out.report;
+    match result {
+        Err(e) => dr.errors.push(e),
+        Ok(layers) => {
+            for layer in layers {
+                let n = layer.features.len() as u64;
+                if let Some(c) = delivery.crs_for(layer.crs.as_ref()) {
+                    if !out.sources.contains(&c) {
+                        out.sources.push(c);
+                    }
+                }
+                let outcome = process_layer(
+                    commune,
+                    delivery,
+                    layer,
+                    ctx.reprojector,
+                    ctx.outlines.get(&commune.insee),
+                    ctx.max_outline_m,
+                    ctx.ntf_failures,
+                );
+                ctx.progress.inc(n);
+                dr.read += outcome.report.read;
+                dr.kept += outcome.report.kept;
+                dr.repaired += outcome.report.repaired;
+                dr.rejected += outcome.report.rejected;
+                dr.warnings.extend(outcome.warnings);
+                dr.errors.extend(outcome.errors);
+                dr.layers.push(outcome.report);
+                out.kept.extend(outcome.kept);
+                out.rejects.extend(outcome.rejects);
+            }
+        }
+    }
+    dr.process_ms = t.elapsed().as_millis() as u64;
+    ctx.progress.message(
+        &format!(
+            "{}: {} read, {} kept, {} rejected",
+            delivery.path, dr.read, dr.kept, dr.rejected
+        ),
+        true,
+    );
+    out
 }
 
 fn process_layer(

@@ -9,6 +9,7 @@
 //! `tiles.mbtiles` by default) and `report.json`. A build held back by delivery errors keeps
 //! the archives of the last complete build: they are what is being served.
 
+pub mod changes;
 pub mod gpkg;
 pub mod ingest;
 pub mod lock;
@@ -16,17 +17,22 @@ pub mod merge;
 pub mod outlines;
 pub mod progress;
 pub mod report;
+pub mod state;
 pub mod tiles;
 pub mod validate;
 pub mod write;
 
-pub use ingest::{ingest_manifest, IngestOptions, Ingested, Reject};
+pub use ingest::{ingest_manifest, DeliveryOutput, IngestOptions, Ingested, Reject};
 pub use report::{BuildReport, DeliveryReport, LayerReport};
 pub use validate::validate;
 
+use changes::Changes;
+use state::{Stamp, State};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tuilerie_model::Manifest;
+use tuilerie_merge::ThemeMerge;
+use tuilerie_model::{Feature, Manifest, Theme};
 
 /// The GeoPackage holding every merged theme, the QA, the decisions and the rejects.
 pub const MERGED_GPKG: &str = "merged.gpkg";
@@ -40,14 +46,27 @@ fn write_merged(
     merged: &merge::Merged,
     rejects: &[Reject],
     report: &mut BuildReport,
+    write: bool,
 ) -> Result<(), BuildError> {
     let csv_path = out.join(DECISIONS_CSV);
+    let path = out.join(MERGED_GPKG);
+    let outputs = [
+        report::OutputReport {
+            theme: "decisions".into(),
+            path: csv_path.display().to_string(),
+            features: merged.decisions.len(),
+        },
+        report::OutputReport {
+            theme: "qa".into(),
+            path: path.display().to_string(),
+            features: merged.qa.len(),
+        },
+    ];
+    report.outputs.extend(outputs);
+    if !write {
+        return Ok(());
+    }
     merge::write_decisions_csv(&csv_path, &merged.decisions)?;
-    report.outputs.push(report::OutputReport {
-        theme: "decisions".into(),
-        path: csv_path.display().to_string(),
-        features: merged.decisions.len(),
-    });
     let prov: Vec<Vec<[tuilerie_model::Value; 4]>> = merged
         .themes
         .values()
@@ -70,13 +89,7 @@ fn write_merged(
     layers.push(("decisions".into(), merge::decisions_table(&dv, &dp)));
     let rv = write::rejects_values(rejects);
     layers.push(("rejects".into(), write::rejects_table(rejects, &rv)));
-    let path = out.join(MERGED_GPKG);
     gpkg::write_gpkg(&path, layers, &manifest.working_crs)?;
-    report.outputs.push(report::OutputReport {
-        theme: "qa".into(),
-        path: path.display().to_string(),
-        features: merged.qa.len(),
-    });
     Ok(())
 }
 
@@ -98,16 +111,43 @@ pub enum BuildError {
     Merge { theme: String, reason: String },
 }
 
-/// Run ingest on a manifest and write the layers, the rejects and the report into `out`.
+/// For the crash tests: with `TUILERIE_PAUSE_AT=<point>` in the environment, a build stops at
+/// that point (`ingested`, `merged`, `outputs`, `tiles`, `state`) for a minute, having said so
+/// on stderr, so that a test can kill it exactly there. Nothing happens otherwise.
+fn pause_point(point: &str) {
+    if std::env::var("TUILERIE_PAUSE_AT").is_ok_and(|p| p == point) {
+        eprintln!("paused at {point}");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
+
+/// How a build runs.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// No progress bar (tests, `--quiet`).
+    pub quiet: bool,
+    /// Write the theme layers even when a delivery failed.
+    pub keep_going: bool,
+    /// Ignore the last build's state: read, merge and tile everything again.
+    pub full: bool,
+}
+
+/// Run a build of `manifest` into `out`: ingest → merge → outputs → tiles, incrementally.
+///
+/// The last build's state (`out/.tuilerie`, see [`state`]) says what can be taken over: an
+/// unchanged delivery is not read again, a theme none of whose deliveries changed is not
+/// merged again, and only the tiles the changed features reach (where they were and where
+/// they are) are built again; the rest of the tileset is carried over. When nothing changed
+/// nothing is written but the report. The result is the same as a full build's
+/// (`options.full`), file for file.
 ///
 /// When a delivery fails (unreadable, misplaced, unmapped), the theme layers are not written
 /// unless `keep_going` is set — a partial layer must never pass for a complete one — but the
-/// rejects and the report always are.
+/// rejects and the report always are, and the archives of the last complete build stay.
 pub fn build(
     manifest: &Manifest,
     out: &Path,
-    options: &IngestOptions,
-    keep_going: bool,
+    options: &BuildOptions,
 ) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     // One build at a time in `out`; held until this function returns.
@@ -118,12 +158,96 @@ pub fn build(
         manifest.base_dir.display()
     );
     let _lock = lock::BuildLock::acquire(out, &what)?;
-    let mut ingested = ingest_manifest(manifest, options)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| BuildError::Write {
+            path: path.clone(),
+            reason: e.to_string(),
+        }
+    };
+
+    // 0. What the last build left, and whether it applies.
+    let tool = state::tool_fingerprint();
+    let fingerprint = state::manifest_fingerprint(manifest);
+    let mut changes = Changes::default();
+    let prev: Option<State> = if options.full {
+        changes.full = Some("--full".into());
+        None
+    } else {
+        match State::load(out) {
+            Ok(None) => {
+                changes.full = Some("first build in this folder".into());
+                None
+            }
+            Err(e) => {
+                changes.full = Some(format!("the last build's state is unreadable: {e}"));
+                None
+            }
+            Ok(Some(s)) if s.tool != tool => {
+                changes.full = Some("tuilerie itself changed since the last build".into());
+                None
+            }
+            Ok(Some(s)) if s.manifest != fingerprint => {
+                changes.full = Some("the manifest (or its outlines) changed".into());
+                None
+            }
+            Ok(Some(s)) => {
+                changes.since = Some(s.finished.clone());
+                Some(s)
+            }
+        }
+    };
+    let mut next = State::new(tool.clone(), fingerprint.clone());
+
+    // 1. Ingest: deliveries whose content changed are read, the others come from the cache.
+    let state_started = Instant::now();
+    let mut cached = Vec::new();
+    for (i, (_, d)) in manifest.deliveries().enumerate() {
+        let before = prev.as_ref().and_then(|s| s.deliveries.get(i));
+        let mut ds = state::fingerprint_delivery(manifest, d, before);
+        ds.key = state::key_of([
+            tool.as_bytes(),
+            fingerprint.as_bytes(),
+            i.to_string().as_bytes(),
+            ds.hash.as_bytes(),
+        ]);
+        let hit = before
+            .filter(|b| b.key == ds.key)
+            .and_then(|_| state::read_cache::<DeliveryOutput>(out, state::DELIVERIES, &ds.key));
+        match hit {
+            Some(_) => changes.deliveries_unchanged += 1,
+            None => changes.deliveries_read.push(d.path.clone()),
+        }
+        cached.push(hit);
+        next.deliveries.push(ds);
+    }
+    let hashing_ms = state_started.elapsed().as_millis() as u64;
+    let keys: Vec<String> = next.deliveries.iter().map(|d| d.key.clone()).collect();
+    let ingest_options = IngestOptions {
+        quiet: options.quiet,
+    };
+    let mut ingested = ingest::ingest_manifest_with(manifest, &ingest_options, cached, |i, o| {
+        state::write_cache(out, state::DELIVERIES, &keys[i], o).map_err(io(&state::cache_path(
+            out,
+            state::DELIVERIES,
+            &keys[i],
+        )))
+    })?;
+    pause_point("ingested");
     let mut report = ingested.report.clone();
+    report.timings_ms.insert("state".into(), hashing_ms);
     let write_started = Instant::now();
-    if !report.errors.is_empty() && !keep_going {
+    let archives = tiles::archive_paths(manifest, out);
+    // The last tileset can be carried over only if its archives are as that build left them.
+    let prev_tiles = prev.as_ref().and_then(|s| {
+        let intact = archives
+            .iter()
+            .all(|a| s.outputs.iter().any(|o| &o.path == a && o.holds()));
+        s.tiles.clone().filter(|_| intact)
+    });
+    if !report.errors.is_empty() && !options.keep_going {
         // Held back: remove what an earlier build left, so that no stale layer passes for
-        // this build's.
+        // this build's. The archives stay: they are what is served.
         let mut stale_files: Vec<PathBuf> = ingested
             .themes
             .keys()
@@ -133,16 +257,65 @@ pub fn build(
         stale_files.push(out.join(DECISIONS_CSV));
         for stale in stale_files {
             if stale.exists() {
-                std::fs::remove_file(&stale).map_err(|e| BuildError::Write {
-                    path: stale.clone(),
-                    reason: e.to_string(),
-                })?;
+                std::fs::remove_file(&stale).map_err(io(&stale))?;
             }
         }
+        next.tiles = prev_tiles;
+        next.outputs = archives.iter().filter_map(|a| Stamp::of(a)).collect();
     } else {
+        // 2. Merge: a theme is merged again only when one of its deliveries changed.
         let merge_started = Instant::now();
+        let progress = progress::Progress::new("merge", options.quiet);
         let themes = std::mem::take(&mut ingested.themes);
-        let mut merged = merge::merge_all(manifest, themes, &ingested.outlines, options.quiet)?;
+        let mut merged = merge::Merged::default();
+        // The merged features of the themes merged again, as the last build left them.
+        let mut before: BTreeMap<Theme, Option<Vec<Feature>>> = BTreeMap::new();
+        for (theme, features) in themes {
+            let mut parts: Vec<&[u8]> = vec![
+                tool.as_bytes(),
+                fingerprint.as_bytes(),
+                theme.name().as_bytes(),
+            ];
+            for ((_, d), ds) in manifest.deliveries().zip(&next.deliveries) {
+                if d.theme == theme {
+                    parts.push(ds.key.as_bytes());
+                }
+            }
+            let key = state::key_of(parts);
+            let last = prev.as_ref().and_then(|s| s.themes.get(theme.name()));
+            let hit = last
+                .filter(|t| t.key == key)
+                .and_then(|_| state::read_cache::<ThemeMerge>(out, state::THEMES, &key));
+            let m = match hit {
+                Some(m) => {
+                    changes.themes_unchanged.push(theme.name().to_string());
+                    m
+                }
+                None => {
+                    let old = last.and_then(|t| {
+                        state::read_cache::<ThemeMerge>(out, state::THEMES, &t.key)
+                            .map(|m| m.features)
+                    });
+                    before.insert(theme.clone(), old);
+                    progress.message(&format!("merge {theme}: {} features", features.len()), true);
+                    let m = merge::merge_one(manifest, &theme, features, &ingested.outlines)?;
+                    state::write_cache(out, state::THEMES, &key, &m)
+                        .map_err(io(&state::cache_path(out, state::THEMES, &key)))?;
+                    changes.themes_merged.push(theme.name().to_string());
+                    m
+                }
+            };
+            next.themes.insert(
+                theme.name().to_string(),
+                state::ThemeState {
+                    key,
+                    features: m.features.len(),
+                },
+            );
+            merged.add(theme, m);
+        }
+        progress.finish();
+        pause_point("merged");
         report
             .timings_ms
             .insert("merge".into(), merge_started.elapsed().as_millis() as u64);
@@ -150,40 +323,95 @@ pub fn build(
             report.themes.entry(name.clone()).or_default().merge = Some(stats.clone());
         }
         report.merge_warnings = merged.warnings.clone();
+        if report.status == "ok" && (!merged.qa.is_empty() || !merged.warnings.is_empty()) {
+            report.status = "ok_with_warnings".into();
+        }
+
+        // 3. The outputs, unless nothing changed and they are as the last build left them.
+        let unchanged = prev.as_ref().is_some_and(|s| {
+            changes.deliveries_read.is_empty()
+                && changes.themes_merged.is_empty()
+                && !s.outputs.is_empty()
+                && s.outputs.iter().all(Stamp::holds)
+        });
+        changes.outputs_written = !unchanged;
         for (theme, features) in &merged.themes {
             let path = out.join(format!("{}.fgb", theme.name()));
-            write::write_theme(&path, theme, features, &manifest.working_crs)?;
+            if !unchanged {
+                write::write_theme(&path, theme, features, &manifest.working_crs)?;
+            }
             report.outputs.push(report::OutputReport {
                 theme: theme.name().to_string(),
                 path: path.display().to_string(),
                 features: features.len(),
             });
         }
-        write_merged(out, manifest, &merged, &ingested.rejects, &mut report)?;
+        write_merged(
+            out,
+            manifest,
+            &merged,
+            &ingested.rejects,
+            &mut report,
+            !unchanged,
+        )?;
+
+        pause_point("outputs");
+        // 4. Tiles: only those the changed features reach, when the last tileset is usable.
         let tiles_started = Instant::now();
-        // The merged features go to the tiles last: reprojected in place, not copied.
         let themes = std::mem::take(&mut merged.themes);
-        let tiling = match tiles::tile_merged(manifest, themes, out, |z| {
-            if !options.quiet {
-                tracing::info!(
-                    "tiles: zoom {:>2}: {} tiles, {} KiB, largest {} KiB, {} ms",
-                    z.zoom,
-                    z.tiles,
-                    z.bytes >> 10,
-                    z.max_tile_bytes >> 10,
-                    z.ms
-                );
+        let tiling = match prev_tiles.clone().filter(|_| unchanged) {
+            Some(t) => {
+                let mut r = t.report.clone();
+                (r.regenerated, r.carried) = (0, r.tiles);
+                next.tiles = Some(t);
+                Some(r)
             }
-        }) {
-            Ok(t) => Some(t),
-            // No feature at all: nothing to draw, no archive (the report says why).
-            Err(tiles::TilingError::Empty) => None,
-            Err(e) => return Err(e.into()),
+            None => {
+                let carry = prev_tiles
+                    .as_ref()
+                    .and_then(|t| carry_over(out, t, before, &themes, &mut changes));
+                let store = format!(
+                    "tiles-{}.store",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f")
+                );
+                let store_path = out.join(state::STATE_DIR).join(&store);
+                std::fs::create_dir_all(out.join(state::STATE_DIR))
+                    .map_err(io(&out.join(state::STATE_DIR)))?;
+                // The merged features go to the tiles last: reprojected in place, not copied.
+                match tiles::tile_merged(manifest, themes, out, carry, Some(&store_path), |z| {
+                    if !options.quiet {
+                        tracing::info!(
+                            "tiles: zoom {:>2}: {} tiles ({} built, {} carried over), {} KiB, largest {} KiB, {} ms",
+                            z.zoom,
+                            z.tiles,
+                            z.regenerated,
+                            z.carried,
+                            z.bytes >> 10,
+                            z.max_tile_bytes >> 10,
+                            z.ms
+                        );
+                    }
+                }) {
+                    Ok(mut t) => {
+                        t.archives.retain(|a| !a.ends_with(".store"));
+                        next.tiles = Some(state::TilesState {
+                            store,
+                            report: t.clone(),
+                        });
+                        Some(t)
+                    }
+                    // No feature at all: nothing to draw, no archive (the report says why).
+                    Err(tiles::TilingError::Empty) => None,
+                    Err(e) => return Err(e.into()),
+                }
+            }
         };
         report
             .timings_ms
             .insert("tiles".into(), tiles_started.elapsed().as_millis() as u64);
         if let Some(t) = &tiling {
+            changes.tiles_regenerated = t.regenerated;
+            changes.tiles_carried = t.carried;
             for path in &t.archives {
                 report.outputs.push(report::OutputReport {
                     theme: "tiles".into(),
@@ -195,7 +423,10 @@ pub fn build(
         report.tiles = tiling;
     }
     let rejects_path = out.join("rejects.gpkg");
-    write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;
+    // Not when nothing changed (the file is as the last build left it: its stamp held).
+    if changes.outputs_written || !report.errors.is_empty() {
+        write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;
+    }
     report.outputs.push(report::OutputReport {
         theme: "rejects".into(),
         path: rejects_path.display().to_string(),
@@ -207,14 +438,78 @@ pub fn build(
     report
         .timings_ms
         .insert("total".into(), started.elapsed().as_millis() as u64);
+    report.changes = Some(changes);
+    pause_point("tiles");
+
+    // 5. The state for the next build, then the report.
+    if next.outputs.is_empty() {
+        next.outputs = report
+            .outputs
+            .iter()
+            .filter_map(|o| Stamp::of(Path::new(&o.path)))
+            .collect();
+    }
+    next.status = report.status.clone();
+    next.finished = chrono::Local::now().to_rfc3339();
+    next.save(out).map_err(io(&out.join(state::STATE_DIR)))?;
+    pause_point("state");
+    next.remove_unused(out);
     let json = serde_json::to_string_pretty(&report).map_err(|e| BuildError::Write {
         path: out.join("report.json"),
         reason: e.to_string(),
     })?;
     let report_path = out.join("report.json");
-    std::fs::write(&report_path, json).map_err(|e| BuildError::Write {
-        path: report_path,
-        reason: e.to_string(),
-    })?;
+    std::fs::write(&report_path, json).map_err(io(&report_path))?;
     Ok(report)
+}
+
+/// The carry-over of the last tileset: its tiles and, per theme merged again, the features
+/// gone and come. `None` (every tile built again) when a theme's previous merge is not known
+/// or its unchanged features changed order.
+fn carry_over(
+    out: &Path,
+    last: &state::TilesState,
+    before: BTreeMap<Theme, Option<Vec<Feature>>>,
+    themes: &BTreeMap<Theme, Vec<Feature>>,
+    changes: &mut Changes,
+) -> Option<tiles::Carry> {
+    let mut per_theme = BTreeMap::new();
+    for (theme, old) in before {
+        let new = themes.get(&theme)?;
+        let old = old?;
+        let (removed, added, ordered) = changes::diff(&old, new);
+        changes.features.insert(
+            theme.name().to_string(),
+            changes::FeatureChanges {
+                added: added.len(),
+                removed: removed.len(),
+                reordered: !ordered,
+            },
+        );
+        if !ordered {
+            return None;
+        }
+        let gone: Vec<Feature> = removed.iter().map(|&i| old[i].clone()).collect();
+        per_theme.insert(theme, (gone, added));
+    }
+    let path = out.join(state::STATE_DIR).join(&last.store);
+    let tiles = match tuilerie_tiles::store::read_store(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!("{e}: every tile is built again");
+            return None;
+        }
+    };
+    Some(tiles::Carry {
+        tiles,
+        zooms: (last.report.minzoom, last.report.maxzoom),
+        cut_zooms: last
+            .report
+            .zooms
+            .iter()
+            .filter(|z| z.cut.is_some())
+            .map(|z| z.zoom)
+            .collect(),
+        changes: per_theme,
+    })
 }

@@ -8,7 +8,7 @@ use flatgeobuf::ColumnType;
 use geo::{Geometry, MultiPolygon, Point};
 use std::collections::BTreeMap;
 use std::path::Path;
-use tuilerie_merge::{merge_theme, Decision, MergeContext, QaItem, ThemeStats};
+use tuilerie_merge::{merge_theme, Decision, MergeContext, QaItem, ThemeMerge, ThemeStats};
 use tuilerie_model::{Feature, Manifest, Theme, Value};
 
 /// Every theme, merged.
@@ -21,9 +21,41 @@ pub struct Merged {
     pub warnings: Vec<String>,
 }
 
-/// Merge each theme (one after the other; each is parallel inside). The geometry steps guard
-/// themselves against the geometry library's panics; a panic anywhere else is a bug, reported
-/// as such for its theme rather than aborting the process.
+impl Merged {
+    /// Add a merged theme.
+    pub fn add(&mut self, theme: Theme, m: ThemeMerge) {
+        self.decisions.extend(m.decisions);
+        self.qa.extend(m.qa);
+        self.warnings.extend(m.warnings);
+        self.stats.insert(theme.name().to_string(), m.stats);
+        self.themes.insert(theme, m.features);
+    }
+}
+
+/// Merge one theme. The geometry steps guard themselves against the geometry library's
+/// panics; a panic anywhere else is a bug, reported as such for its theme rather than
+/// aborting the process.
+pub fn merge_one(
+    manifest: &Manifest,
+    theme: &Theme,
+    features: Vec<Feature>,
+    outlines: &BTreeMap<String, MultiPolygon<f64>>,
+) -> Result<ThemeMerge, BuildError> {
+    let ctx = MergeContext { manifest, outlines };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        merge_theme(theme, features, &ctx)
+    }))
+    .map_err(|e| BuildError::Merge {
+        theme: theme.name().to_string(),
+        reason: e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into()),
+    })
+}
+
+/// Merge each theme (one after the other; each is parallel inside).
 pub fn merge_all(
     manifest: &Manifest,
     themes: BTreeMap<Theme, Vec<Feature>>,
@@ -31,26 +63,11 @@ pub fn merge_all(
     quiet: bool,
 ) -> Result<Merged, BuildError> {
     let progress = Progress::new("merge", quiet);
-    let ctx = MergeContext { manifest, outlines };
     let mut out = Merged::default();
     for (theme, features) in themes {
         progress.message(&format!("merge {theme}: {} features", features.len()), true);
-        let m = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            merge_theme(&theme, features, &ctx)
-        }))
-        .map_err(|e| BuildError::Merge {
-            theme: theme.name().to_string(),
-            reason: e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "panic".into()),
-        })?;
-        out.decisions.extend(m.decisions);
-        out.qa.extend(m.qa);
-        out.warnings.extend(m.warnings);
-        out.stats.insert(theme.name().to_string(), m.stats);
-        out.themes.insert(theme, m.features);
+        let m = merge_one(manifest, &theme, features, outlines)?;
+        out.add(theme, m);
     }
     progress.finish();
     Ok(out)

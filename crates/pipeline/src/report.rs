@@ -1,6 +1,6 @@
 //! The build report: JSON for machines, a short table for people.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -24,6 +24,8 @@ pub struct BuildReport {
     pub timings_ms: BTreeMap<String, u64>,
     /// The tiles step: zooms, tiles, bytes, budget cuts.
     pub tiles: Option<tuilerie_tiles::TilingReport>,
+    /// What changed since the last build, and what was done again.
+    pub changes: Option<crate::changes::Changes>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,7 +54,7 @@ pub struct OutputReport {
     pub features: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct DeliveryReport {
     pub commune: String,
     pub commune_nom: String,
@@ -71,7 +73,7 @@ pub struct DeliveryReport {
     pub process_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct LayerReport {
     pub name: String,
     pub driver: String,
@@ -204,6 +206,18 @@ impl BuildReport {
                 "{warnings} warning(s), each naming its layer or feature: see report.json"
             );
         }
+        if let Some(c) = &self.changes {
+            let _ = writeln!(s, "{}", c.summary());
+        }
+        let ms = |k: &str| self.timings_ms.get(k).copied().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "time: ingest {} ms, merge {} ms, tiles {} ms, total {} ms",
+            ms("ingest"),
+            ms("merge"),
+            ms("tiles"),
+            ms("total")
+        );
         for e in &self.errors {
             let _ = writeln!(s, "error: {e}");
         }

@@ -9,7 +9,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tuilerie_model::{CrsRef, Feature, Manifest, Provenance, Theme};
 use tuilerie_reproject::Reprojector;
-use tuilerie_tiles::{archive, zooms, Budget, FieldRule, TileLayer, TileOptions, TilingReport};
+use tuilerie_tiles::store::StoreSink;
+use tuilerie_tiles::{
+    archive, zooms, Budget, FieldRule, Previous, TileId, TileLayer, TileOptions, TileSink,
+    TilingReport,
+};
 
 /// Web Mercator, the tiles' CRS.
 pub const MERCATOR: CrsRef = CrsRef::Epsg(3857);
@@ -251,6 +255,7 @@ pub fn tile_files(
         &req.attribution,
         &req.outputs,
         &options,
+        None,
         on_zoom,
     )?;
     Ok(TileFilesReport {
@@ -273,13 +278,15 @@ fn zoom_range(min: Option<u8>, max: Option<u8>, guessed: (u8, u8)) -> (u8, u8) {
     (min, max)
 }
 
-/// Write the tileset of `layers` into every archive of `outputs` at once.
+/// Write the tileset of `layers` into every archive of `outputs` at once (a `.store` output is
+/// the build's tile store), carrying over from `previous` what no change reaches.
 fn write_archives(
     layers: &[TileLayer],
     name: &str,
     attribution: &str,
     outputs: &[PathBuf],
     options: &TileOptions,
+    previous: Option<&Previous>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
 ) -> Result<TilingReport, TilingError> {
     let minzoom = layers.iter().map(|l| l.minzoom).min().unwrap_or(0);
@@ -287,10 +294,13 @@ fn write_archives(
     let meta = tuilerie_tiles::metadata(name, attribution, layers, minzoom, maxzoom);
     let sinks = outputs
         .iter()
-        .map(|p| archive::create(p, &meta))
+        .map(|p| match p.extension().and_then(|e| e.to_str()) {
+            Some("store") => Ok(Box::new(StoreSink::create(p)?) as Box<dyn TileSink>),
+            _ => archive::create(p, &meta),
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(tuilerie_tiles::write_tileset(
-        layers, &meta, options, sinks, on_zoom,
+    Ok(tuilerie_tiles::write_tileset_from(
+        layers, &meta, options, sinks, previous, on_zoom,
     )?)
 }
 
@@ -346,18 +356,48 @@ fn available_memory() -> Option<u64> {
 /// The default archives of a build.
 pub const DEFAULT_ARCHIVES: [&str; 2] = ["tiles.pmtiles", "tiles.mbtiles"];
 
+/// What the build knows of the last tileset, for an incremental tiles step.
+pub struct Carry {
+    /// Every tile of the last tileset (its tile store).
+    pub tiles: BTreeMap<TileId, Vec<u8>>,
+    /// Its zooms, and the zooms it had to cut to the budget.
+    pub zooms: (u8, u8),
+    pub cut_zooms: Vec<u8>,
+    /// Per theme: the merged features gone since (working CRS), and the indices of the new
+    /// ones among the theme's features. A theme absent here did not change.
+    pub changes: BTreeMap<Theme, (Vec<Feature>, Vec<usize>)>,
+}
+
 /// The build's tiles step: every merged theme (in the working CRS) a layer, zooms and fields
-/// from `[tiles]`, archives in `out`.
+/// from `[tiles]`, archives in `out` (and the tile store `store`, for the next build). With
+/// `carry`, only the tiles the changed features reach are built; the others are copied.
 pub fn tile_merged(
     manifest: &Manifest,
     themes: BTreeMap<Theme, Vec<Feature>>,
     out: &Path,
+    carry: Option<Carry>,
+    store: Option<&Path>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
 ) -> Result<TilingReport, TilingError> {
+    use geo::BoundingRect;
     let settings = &manifest.tiles;
     let mut layers: Vec<TileLayer> = Vec::new();
+    // Where the changed features were and are, in Web Mercator.
+    let mut changed: Vec<geo::Rect<f64>> = Vec::new();
     for (theme, features) in themes {
+        let change = carry.as_ref().and_then(|c| c.changes.get(&theme));
+        if let Some((gone, _)) = change {
+            let (was, _) = to_mercator(gone.clone(), &manifest.working_crs);
+            changed.extend(was.iter().filter_map(|f| f.geometry.bounding_rect()));
+        }
         let (kept, failed) = to_mercator(features, &manifest.working_crs);
+        if let Some((_, new)) = change {
+            changed.extend(
+                new.iter()
+                    .filter_map(|&i| kept.get(i))
+                    .filter_map(|f| f.geometry.bounding_rect()),
+            );
+        }
         if let Some((f, e)) = failed.first() {
             return Err(TilingError::Input {
                 path: out.join(format!("{}.fgb", theme.name())),
@@ -398,10 +438,8 @@ pub fn tile_merged(
             })
             .collect();
     }
-    let outputs: Vec<PathBuf> = match &settings.archives {
-        Some(a) => a.iter().map(|p| out.join(p)).collect(),
-        None => DEFAULT_ARCHIVES.iter().map(|p| out.join(p)).collect(),
-    };
+    let mut outputs = archive_paths(manifest, out);
+    outputs.extend(store.map(Path::to_path_buf));
     let attribution = settings.attribution.clone().unwrap_or_else(|| {
         format!(
             "{} ({}): données des communes fondatrices, cadastre DGFiP",
@@ -419,14 +457,31 @@ pub fn tile_merged(
         },
         ..Default::default()
     };
+    // The last tileset is reused only for the same zooms (the guess follows the data).
+    let previous = carry
+        .filter(|c| c.zooms == (minzoom, maxzoom))
+        .map(|c| Previous {
+            tiles: c.tiles,
+            cut_zooms: c.cut_zooms,
+            changed,
+        });
     write_archives(
         &layers,
         &manifest.nom,
         &attribution,
         &outputs,
         &options,
+        previous.as_ref(),
         on_zoom,
     )
+}
+
+/// The archives a build writes in `out` (`[tiles] archives`, else the default ones).
+pub fn archive_paths(manifest: &Manifest, out: &Path) -> Vec<PathBuf> {
+    match &manifest.tiles.archives {
+        Some(a) => a.iter().map(|p| out.join(p)).collect(),
+        None => DEFAULT_ARCHIVES.iter().map(|p| out.join(p)).collect(),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! [`routes`] answers TileJSON, tiles, style ([`style`]), the viewer ([`viewer`]), health and
 //! [`metrics`]. [`serve`] runs it until a shutdown signal, finishing the requests in flight.
 
+pub mod admin;
 pub mod catalog;
 pub mod metrics;
 pub mod routes;
@@ -42,6 +43,8 @@ pub struct Config {
     pub glyphs: Option<String>,
     /// How often the archives are checked for a replacement.
     pub watch_every: Duration,
+    /// The service's own builds (`tuilerie serve MANIFEST`): admin routes and history.
+    pub builds: Option<Arc<admin::Builds>>,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             maplibre: MapLibre::Url("https://unpkg.com/maplibre-gl@4.7.1/dist".into()),
             glyphs: None,
             watch_every: Duration::from_millis(500),
+            builds: None,
         }
     }
 }

@@ -110,6 +110,10 @@ pub fn handle(
     headers: &HeaderMap,
     state: &State,
 ) -> (&'static str, Reply) {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    if let ["admin", rest @ ..] = parts.as_slice() {
+        return ("admin", no_store(admin(method, rest, headers, state)));
+    }
     if method == Method::OPTIONS {
         let mut r = bodiless(StatusCode::NO_CONTENT);
         r.headers_mut().insert(
@@ -133,7 +137,6 @@ pub fn handle(
         );
         return ("other", r);
     }
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
         [] => ("viewer", crate::viewer::page(state)),
         ["health"] => ("health", no_store(text(StatusCode::OK, "ok\n"))),
@@ -264,6 +267,54 @@ fn tile(id: &str, z: &str, x: &str, y: &str, headers: &HeaderMap, state: &State)
     }
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     r
+}
+
+/// `/admin/…`: `POST /admin/rebuild` starts a build (202, or 409 while one runs),
+/// `GET /admin/builds` lists the builds with their reports. 404 without an admin token,
+/// 401 without the right bearer token.
+fn admin(method: &Method, rest: &[&str], headers: &HeaderMap, state: &State) -> Reply {
+    use crate::admin::Refused;
+    let Some(builds) = state.config.builds.as_ref().filter(|b| b.admin_enabled()) else {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    };
+    if !builds.authorized(headers) {
+        let mut r = text(
+            StatusCode::UNAUTHORIZED,
+            "Authorization: Bearer <TUILERIE_ADMIN_TOKEN> required\n",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"tuilerie admin\""),
+        );
+        return r;
+    }
+    let not_allowed = |allow: &'static str| {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, format!("{allow} only\n"));
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        r
+    };
+    match (rest, method) {
+        (["rebuild"], &Method::POST) => match builds.start("admin") {
+            Ok(id) => respond(
+                StatusCode::ACCEPTED,
+                "application/json",
+                serde_json::json!({"id": id, "status": "running", "builds": "/admin/builds"})
+                    .to_string(),
+            ),
+            Err(Refused::Running(id)) => respond(
+                StatusCode::CONFLICT,
+                "application/json",
+                serde_json::json!({"error": "a build is running", "id": id}).to_string(),
+            ),
+        },
+        (["rebuild"], _) => not_allowed("POST"),
+        (["builds"], &Method::GET | &Method::HEAD) => {
+            json(&serde_json::json!({ "builds": builds.list() }))
+        }
+        (["builds"], _) => not_allowed("GET, HEAD"),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison: `W/"x"` matches `"x"`; `*`).

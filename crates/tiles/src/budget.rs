@@ -5,10 +5,10 @@
 
 use crate::shapes::{Family, Shape};
 use crate::TileId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Limits of one tile.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
     /// Gzipped bytes.
     pub max_bytes: usize,
@@ -25,7 +25,7 @@ impl Default for Budget {
 }
 
 /// The thresholds of one zoom: shapes below them are not drawn.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cut {
     /// Square units of the zoom's pixel grid.
     pub min_area: f64,
@@ -64,7 +64,7 @@ impl Cut {
 
 /// How a tile over budget was made of, layer by layer: what a GIS expert needs to decide which
 /// layer to thin or to start at a deeper zoom.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TileCut {
     pub tile: String,
     /// Gzipped bytes and features before the cut.

@@ -15,6 +15,7 @@ use crate::TileOptions;
 use geo::{Geometry, MapCoords};
 use geozero::mvt::Message;
 use rayon::prelude::*;
+use std::collections::HashSet;
 use tuilerie_model::{Feature, Value};
 
 /// A finished tile.
@@ -61,6 +62,18 @@ pub fn build_zoom(
     options: &TileOptions,
     cut: &Cut,
 ) -> Result<Vec<BuiltTile>, TileError> {
+    build_zoom_in(layers, shapes, z, options, cut, None)
+}
+
+/// [`build_zoom`], only the tiles `(x, y)` of `only` when given (an incremental rebuild).
+pub fn build_zoom_in(
+    layers: &[TileLayer],
+    shapes: &[Shape],
+    z: u8,
+    options: &TileOptions,
+    cut: &Cut,
+    only: Option<&HashSet<(u32, u32)>>,
+) -> Result<Vec<BuiltTile>, TileError> {
     let extent = f64::from(options.extent);
     let margin = f64::from(options.buffer);
     let last = ((1u64 << z) - 1) as f64;
@@ -79,7 +92,11 @@ pub fn build_zoom(
             index(s.bbox.max().y + margin),
         );
         for y in y0..=y1 {
-            entries.extend((x0..=x1).map(|x| (y, x, si as u32)));
+            entries.extend(
+                (x0..=x1)
+                    .filter(|&x| only.is_none_or(|o| o.contains(&(x, y))))
+                    .map(|x| (y, x, si as u32)),
+            );
         }
     }
     entries.par_sort_unstable();

@@ -20,6 +20,7 @@ pub mod layer;
 pub mod mbtiles;
 pub mod pmtiles_archive;
 pub mod shapes;
+pub mod store;
 pub mod tile;
 pub mod tileset;
 pub mod zooms;
@@ -29,7 +30,7 @@ pub use budget::Budget;
 pub use encode::{encode_tile, LayerBuilder, TileError};
 pub use layer::{FieldRule, TileLayer};
 pub use tile::TileId;
-pub use tileset::{write_tileset, TilingReport, ZoomReport};
+pub use tileset::{write_tileset, write_tileset_from, Previous, TilingReport, ZoomReport};
 
 /// How tiles are cut.
 #[derive(Debug, Clone, Copy, PartialEq)]

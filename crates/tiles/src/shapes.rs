@@ -33,6 +33,9 @@ pub struct FeatureInfo {
     /// Area (m²) of a polygon, length (m) of a line, 0 for points.
     pub size: f64,
     pub anchor: Coord<f64>,
+    /// A hash of where the feature is and how big (anchor, envelope, size): what its rank
+    /// is drawn from.
+    pub key: u64,
 }
 
 /// The info of every feature of every layer; `None` for what MVT cannot hold (geometry
@@ -58,11 +61,27 @@ fn info(g: &Geometry<f64>) -> Option<FeatureInfo> {
     };
     let bbox = g.bounding_rect()?;
     let anchor = g.centroid().map_or(bbox.center(), |c| c.0);
+    let key = [
+        anchor.x,
+        anchor.y,
+        bbox.min().x,
+        bbox.min().y,
+        bbox.max().x,
+        bbox.max().y,
+        size,
+    ]
+    .iter()
+    .fold(0u64, |h, v| {
+        (h ^ v.to_bits())
+            .rotate_left(23)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
     Some(FeatureInfo {
         bbox,
         family,
         size,
         anchor,
+        key,
     })
 }
 
@@ -120,9 +139,11 @@ pub fn to_zoom_pixels(c: Coord<f64>, k: f64) -> Coord<f64> {
     geo::coord! { x: (c.x + HALF_WORLD) * k, y: (HALF_WORLD - c.y) * k }
 }
 
-/// splitmix64: a well-spread, stable hash for point ranks.
-fn rank(layer: u32, feature: u32) -> f64 {
-    let mut z = (u64::from(layer) << 32 | u64::from(feature)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+/// splitmix64 of a layer and a feature's [`FeatureInfo::key`]: a well-spread, stable rank in
+/// [0, 1). It depends on the feature, not on its place in the list, so that a feature keeps
+/// its rank when others come or go (an incremental rebuild draws what a full one draws).
+fn rank(layer: u32, key: u64) -> f64 {
+    let mut z = (key ^ u64::from(layer).rotate_left(32)).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
@@ -198,7 +219,7 @@ pub fn zoom_shapes(
     let k = units_per_metre(z, options.extent);
     let extent = f64::from(options.extent);
     let tiny_area = f64::from(options.tiny_side).powi(2);
-    let mut tiny: Vec<(u32, u32, Coord<f64>, f64)> = Vec::new();
+    let mut tiny: Vec<Tiny> = Vec::new();
     // Shapes over many tiles, simplified once for all of them.
     let mut spread: Vec<usize> = Vec::new();
     for (li, (layer, infos)) in layers.iter().zip(infos).enumerate() {
@@ -212,9 +233,9 @@ pub fn zoom_shapes(
             let fi = fi as u32;
             // Sizes alike (identical parcels, accumulation squares) are told apart by a hair of
             // the point rank, so that a budget cut thins them evenly rather than all or none.
-            let tie = 1.0 + 1e-9 * rank(li, fi);
+            let tie = 1.0 + 1e-9 * rank(li, info.key);
             let size = match info.family {
-                Family::Point => rank(li, fi),
+                Family::Point => rank(li, info.key),
                 Family::Line => info.size * k * tie,
                 Family::Polygon => info.size * k * k * tie,
             };
@@ -224,7 +245,7 @@ pub fn zoom_shapes(
                     continue;
                 }
                 Family::Polygon if !at_max && size < tiny_area => {
-                    tiny.push((li, fi, to_zoom_pixels(info.anchor, k), size));
+                    tiny.push((li, fi, to_zoom_pixels(info.anchor, k), size, info.key));
                     continue;
                 }
                 _ => {}
@@ -264,11 +285,14 @@ pub fn zoom_shapes(
     out
 }
 
+/// A tiny polygon: layer, feature, anchor (zoom pixels), area (square units), rank key.
+type Tiny = (u32, u32, Coord<f64>, f64, u64);
+
 /// Tiny polygons, tile by tile (the tile holding each one's centre) in row order, add their
 /// area up; each time a square's worth is reached, a square is drawn where the polygon that
 /// completed it lies, carrying that polygon's attributes. A tile's remainder is drawn when it
 /// is at least half a square, so the drawn area is the true area rounded to the nearest square.
-fn accumulate(mut tiny: Vec<(u32, u32, Coord<f64>, f64)>, options: &TileOptions) -> Vec<Shape> {
+fn accumulate(mut tiny: Vec<Tiny>, options: &TileOptions) -> Vec<Shape> {
     let extent = f64::from(options.extent);
     let side = f64::from(options.tiny_side);
     let square_area = side * side;
@@ -280,7 +304,7 @@ fn accumulate(mut tiny: Vec<(u32, u32, Coord<f64>, f64)>, options: &TileOptions)
             .then(a.2.x.total_cmp(&b.2.x))
             .then(a.1.cmp(&b.1))
     });
-    let square = |layer: u32, feature: u32, at: Coord<f64>| {
+    let square = |layer: u32, feature: u32, key: u64, at: Coord<f64>| {
         let (x, y) = (at.x.floor(), at.y.floor());
         Shape {
             layer,
@@ -290,19 +314,19 @@ fn accumulate(mut tiny: Vec<(u32, u32, Coord<f64>, f64)>, options: &TileOptions)
                 geo::coord! { x: x + side, y: y + side },
             ),
             family: Family::Polygon,
-            size: square_area * (1.0 + 1e-9 * rank(layer, feature)),
+            size: square_area * (1.0 + 1e-9 * rank(layer, key)),
             kind: ShapeKind::Square(geo::coord! { x: x, y: y }),
         }
     };
     let mut out = Vec::new();
     let mut acc = 0.0;
-    for (i, &(layer, feature, anchor, area)) in tiny.iter().enumerate() {
+    for (i, &(layer, feature, anchor, area, key)) in tiny.iter().enumerate() {
         acc += area;
         let last_of_group = tiny
             .get(i + 1)
             .is_none_or(|next| (next.0, cell(&next.2)) != (layer, cell(&anchor)));
         while acc >= square_area || (last_of_group && acc >= square_area / 2.0) {
-            out.push(square(layer, feature, anchor));
+            out.push(square(layer, feature, key, anchor));
             acc -= square_area;
         }
         if last_of_group {
@@ -359,8 +383,8 @@ pub(crate) mod tests {
         );
         // The remainder of a tile is rounded to the nearest square: 0.9 + 0.9 squares → 2.
         let two = vec![
-            (0, 0, geo::coord! { x: 10.0, y: 10.0 }, 3.6),
-            (0, 1, geo::coord! { x: 12.0, y: 10.0 }, 3.6),
+            (0, 0, geo::coord! { x: 10.0, y: 10.0 }, 3.6, 1),
+            (0, 1, geo::coord! { x: 12.0, y: 10.0 }, 3.6, 2),
         ];
         assert_eq!(accumulate(two, &options).len(), 2);
         // At the layer's deepest zoom nothing is tiny: every parcel is its own shape.
@@ -394,6 +418,7 @@ pub(crate) mod tests {
         };
         assert_eq!(count(10), 2);
         assert_eq!(count(18), 2001);
-        assert!(rank(0, 1) != rank(0, 2) && (0.0..1.0).contains(&rank(3, 4)));
+        assert!(rank(0, 1) != rank(0, 2) && rank(0, 1) != rank(1, 1));
+        assert!((0.0..1.0).contains(&rank(3, 4)));
     }
 }

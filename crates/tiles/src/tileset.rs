@@ -14,18 +14,21 @@
 use crate::archive::{ArchiveError, Metadata, TileSink};
 use crate::budget::{Budget, Cut, TileCut};
 use crate::encode::TileError;
-use crate::generate::{build_zoom, BuiltTile};
+use crate::generate::{build_zoom, build_zoom_in, BuiltTile};
 use crate::layer::TileLayer;
-use crate::shapes::{feature_infos, zoom_shapes, Shape};
+use crate::shapes::{feature_infos, to_zoom_pixels, units_per_metre, zoom_shapes, Shape};
+use crate::tile::TileId;
 use crate::TileOptions;
-use serde::Serialize;
+use geo::Rect;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 /// Tightenings of a zoom's cut before giving up on a tile that will not fit.
 const MAX_ATTEMPTS: usize = 12;
 
 /// How one zoom went.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ZoomReport {
     pub zoom: u8,
     pub tiles: usize,
@@ -44,11 +47,15 @@ pub struct ZoomReport {
     pub dropped_by_budget: usize,
     /// The zoom's cut, when the budget needed one.
     pub cut: Option<Cut>,
+    /// Tiles built by this run, and tiles carried over from the previous tileset (an
+    /// incremental build; `features` then counts the built ones only).
+    pub regenerated: usize,
+    pub carried: usize,
     pub ms: u128,
 }
 
 /// How the tileset went.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TilingReport {
     pub minzoom: u8,
     pub maxzoom: u8,
@@ -62,6 +69,21 @@ pub struct TilingReport {
     /// Features MVT cannot hold (geometry collections).
     pub unsupported: usize,
     pub archives: Vec<String>,
+    /// Tiles built, and tiles carried over from the previous tileset.
+    pub regenerated: usize,
+    pub carried: usize,
+}
+
+/// What an earlier tileset of the same layers and zooms leaves for an incremental one.
+#[derive(Debug, Default)]
+pub struct Previous {
+    /// Every tile of the earlier tileset.
+    pub tiles: BTreeMap<TileId, Vec<u8>>,
+    /// Zooms the earlier tileset had to cut to fit the budget: rebuilt whole (a zoom's cut
+    /// depends on every tile of it).
+    pub cut_zooms: Vec<u8>,
+    /// Web Mercator envelopes of every feature that changed: where it was, where it is.
+    pub changed: Vec<Rect<f64>>,
 }
 
 /// Tile `layers` at every zoom of `meta.minzoom..=meta.maxzoom` into `sinks`.
@@ -70,6 +92,24 @@ pub fn write_tileset(
     meta: &Metadata,
     options: &TileOptions,
     sinks: Vec<Box<dyn TileSink>>,
+    on_zoom: impl FnMut(&ZoomReport),
+) -> Result<TilingReport, TileError> {
+    write_tileset_from(layers, meta, options, sinks, None, on_zoom)
+}
+
+/// [`write_tileset`], carrying over from `previous` every tile no change can reach.
+///
+/// At each zoom the tiles a changed envelope reaches (with the buffer), and their neighbours,
+/// are rebuilt from the current layers; the others are copied. The result is what a full
+/// build makes, tile for tile: a tile's content depends only on the features that reach it
+/// and on the accumulation squares of its neighbours (hence the ring of neighbours), and a
+/// zoom that had a budget cut, or whose rebuilt tiles exceed the budget, is rebuilt whole.
+pub fn write_tileset_from(
+    layers: &[TileLayer],
+    meta: &Metadata,
+    options: &TileOptions,
+    sinks: Vec<Box<dyn TileSink>>,
+    previous: Option<&Previous>,
     mut on_zoom: impl FnMut(&ZoomReport),
 ) -> Result<TilingReport, TileError> {
     if meta.minzoom > meta.maxzoom || meta.maxzoom > crate::tile::MAX_ZOOM {
@@ -92,36 +132,85 @@ pub fn write_tileset(
     report.unsupported = infos.iter().flatten().filter(|i| i.is_none()).count();
     for z in meta.minzoom..=meta.maxzoom {
         let start = Instant::now();
-        let shaped = zoom_shapes(layers, &infos, z, options);
-        let (mut tiles, cut, cuts, over) =
-            tiles_within_budget(layers, &shaped.shapes, z, options, &options.budget)?;
-        // Hilbert order, zoom after zoom: PMTiles then stores the tiles clustered (a viewer's
-        // neighbouring tiles are neighbours in the file); MBTiles takes any order.
-        tiles.sort_by_key(|t| hilbert(t.tile));
         let mut zr = ZoomReport {
             zoom: z,
-            tiles: tiles.len(),
-            tiny: shaped.tiny,
-            squares: shaped.squares,
-            dropped_small: shaped.dropped_small,
-            dropped_by_budget: shaped.shapes.iter().filter(|s| !cut.keeps(s)).count(),
-            cut: (!cut.is_none()).then_some(cut),
             ..Default::default()
         };
-        for t in &tiles {
+        let mut built: Vec<BuiltTile> = Vec::new();
+        let mut carried: Vec<(TileId, &[u8])> = Vec::new();
+        let mut whole = true;
+        if let Some(p) = previous.filter(|p| !p.cut_zooms.contains(&z)) {
+            let before = p.tiles.range(
+                TileId { z, x: 0, y: 0 }..=TileId {
+                    z,
+                    x: u32::MAX,
+                    y: u32::MAX,
+                },
+            );
+            let dirty = dirty_tiles(&p.changed, z, options, 4 * before.clone().count() + 1024);
+            if let Some(dirty) = dirty {
+                carried = before
+                    .filter(|(t, _)| !dirty.contains(&(t.x, t.y)))
+                    .map(|(t, gz)| (*t, gz.as_slice()))
+                    .collect();
+                whole = false;
+                if !dirty.is_empty() {
+                    let shaped = zoom_shapes(layers, &infos, z, options);
+                    let fresh = build_zoom_in(
+                        layers,
+                        &shaped.shapes,
+                        z,
+                        options,
+                        &Cut::default(),
+                        Some(&dirty),
+                    )?;
+                    // A rebuilt tile over budget changes the zoom's cut: rebuild it whole.
+                    whole = !fresh.iter().all(|t| options.budget.fits(t.measure()));
+                    if !whole {
+                        (zr.tiny, zr.squares, zr.dropped_small) =
+                            (shaped.tiny, shaped.squares, shaped.dropped_small);
+                        built = fresh;
+                    }
+                }
+            }
+        }
+        if whole {
+            carried.clear();
+            let shaped = zoom_shapes(layers, &infos, z, options);
+            let (tiles, cut, cuts, over) =
+                tiles_within_budget(layers, &shaped.shapes, z, options, &options.budget)?;
+            (zr.tiny, zr.squares, zr.dropped_small) =
+                (shaped.tiny, shaped.squares, shaped.dropped_small);
+            zr.dropped_by_budget = shaped.shapes.iter().filter(|s| !cut.keeps(s)).count();
+            zr.cut = (!cut.is_none()).then_some(cut);
+            report.cuts.extend(cuts);
+            report.over_budget.extend(over);
+            built = tiles;
+        }
+        zr.regenerated = built.len();
+        zr.carried = carried.len();
+        for t in &built {
             zr.features += t.features;
-            zr.bytes += t.gz.len();
-            zr.max_tile_bytes = zr.max_tile_bytes.max(t.gz.len());
             zr.max_tile_features = zr.max_tile_features.max(t.features);
+        }
+        let mut all: Vec<(TileId, &[u8])> = carried;
+        all.extend(built.iter().map(|t| (t.tile, t.gz.as_slice())));
+        // Hilbert order, zoom after zoom: PMTiles then stores the tiles clustered (a viewer's
+        // neighbouring tiles are neighbours in the file); MBTiles takes any order.
+        all.sort_by_key(|t| hilbert(t.0));
+        zr.tiles = all.len();
+        for (tile, gz) in &all {
+            zr.bytes += gz.len();
+            zr.max_tile_bytes = zr.max_tile_bytes.max(gz.len());
             for sink in sinks.iter_mut() {
-                sink.add(t.tile, &t.gz)?;
+                sink.add(*tile, gz)?;
             }
         }
         zr.ms = start.elapsed().as_millis();
         report.tiles += zr.tiles;
         report.bytes += zr.bytes;
-        report.cuts.extend(cuts);
-        report.over_budget.extend(over);
+        report.regenerated += zr.regenerated;
+        report.carried += zr.carried;
         on_zoom(&zr);
         report.zooms.push(zr);
     }
@@ -129,6 +218,43 @@ pub fn write_tileset(
         sink.finish()?;
     }
     Ok(report)
+}
+
+/// The tiles `(x, y)` of zoom `z` a change can alter: those its envelopes reach, buffer
+/// included, and their neighbours (a tiny polygon that changes moves the accumulation squares
+/// of its whole tile, which the neighbours draw in their buffer). `None` when there would be
+/// more than `limit`: the zoom is then rebuilt whole.
+fn dirty_tiles(
+    changed: &[Rect<f64>],
+    z: u8,
+    options: &TileOptions,
+    limit: usize,
+) -> Option<HashSet<(u32, u32)>> {
+    let k = units_per_metre(z, options.extent);
+    let extent = f64::from(options.extent);
+    let margin = f64::from(options.buffer);
+    let last = ((1u64 << z) - 1) as u32;
+    let index = |v: f64| (v / extent).floor().clamp(0.0, f64::from(last)) as u32;
+    let mut dirty = HashSet::new();
+    for r in changed {
+        let px = Rect::new(to_zoom_pixels(r.min(), k), to_zoom_pixels(r.max(), k));
+        let (x0, x1) = (
+            index(px.min().x - margin).saturating_sub(1),
+            (index(px.max().x + margin) + 1).min(last),
+        );
+        let (y0, y1) = (
+            index(px.min().y - margin).saturating_sub(1),
+            (index(px.max().y + margin) + 1).min(last),
+        );
+        let n = (u64::from(x1 - x0) + 1) * (u64::from(y1 - y0) + 1);
+        if n + dirty.len() as u64 > limit as u64 {
+            return None;
+        }
+        for y in y0..=y1 {
+            dirty.extend((x0..=x1).map(|x| (x, y)));
+        }
+    }
+    Some(dirty)
 }
 
 /// A tile's position on PMTiles' Hilbert curve (zooms in order).

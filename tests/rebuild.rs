@@ -1,0 +1,618 @@
+//! Nightly rebuilds on a copy of the fixtures: a build with nothing changed writes nothing; one
+//! commune's delivery changed (features removed, added, moved, attributes edited) rebuilds
+//! only the tiles of its area, the running service serves them without a restart, and the
+//! result equals a full rebuild, byte for byte; builds killed (SIGKILL) at every stage leave
+//! the served archive whole and the next build recovers.
+//!
+//! Tiles are compared by `tests/tools/mvt_check.py diff` (the `pmtiles` Python package), not
+//! by tuilerie's own reader.
+
+mod common;
+
+use common::http::request;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The Athis-Mons delivery, relative to the manifest's folder.
+const ATHIS: &str = "essonne-fusion/91027-athis-mons/cadastre-91027-parcelles.json.gz";
+
+/// A writable copy of the fixture manifest and its deliveries.
+fn copy_fixtures(dir: &Path) -> PathBuf {
+    let src = common::fixtures();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(src.join("essonne-fusion"))
+        .arg(src.join("essonne-fusion.toml"))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    dir.join("essonne-fusion.toml")
+}
+
+/// `tuilerie build -q MANIFEST --out OUT [extra]`: exit code and report.json.
+fn build(manifest: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args(["build", "-q", "--out"])
+        .arg(out)
+        .args(extra)
+        .arg(manifest)
+        .output()
+        .unwrap();
+    let code = o.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "build failed ({code}): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = std::fs::read(out.join("report.json")).unwrap();
+    (code, serde_json::from_slice(&report).unwrap())
+}
+
+/// Change Athis-Mons's delivery: 4 parcels removed, 3 moved by about 6 m, 3 with another
+/// `contenance`, 2 new ones (copies 30 m east, numbered 9900 and 9901). Returns the lon/lat
+/// envelope of every feature concerned, where it was and where it is.
+fn change_athis(manifest_dir: &Path) -> [f64; 4] {
+    let path = manifest_dir.join(ATHIS);
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let features = doc["features"].as_array_mut().unwrap();
+    let mut env = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    fn visit(c: &mut serde_json::Value, f: &mut dyn FnMut(&mut Vec<serde_json::Value>)) {
+        let arr = c.as_array_mut().unwrap();
+        if arr[0].is_number() {
+            f(arr);
+        } else {
+            for x in arr {
+                visit(x, f);
+            }
+        }
+    }
+    let mut grow = |g: &mut serde_json::Value| {
+        visit(&mut g["coordinates"], &mut |p| {
+            let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+            env = [env[0].min(x), env[1].min(y), env[2].max(x), env[3].max(y)];
+        })
+    };
+    let shift = |g: &mut serde_json::Value, dx: f64, dy: f64| {
+        visit(&mut g["coordinates"], &mut |p| {
+            p[0] = (p[0].as_f64().unwrap() + dx).into();
+            p[1] = (p[1].as_f64().unwrap() + dy).into();
+        })
+    };
+    for f in &mut features[10..14] {
+        grow(&mut f["geometry"]);
+    }
+    features.drain(10..14);
+    for f in &mut features[20..23] {
+        grow(&mut f["geometry"]);
+        shift(&mut f["geometry"], 0.00007, 0.00004);
+        grow(&mut f["geometry"]);
+    }
+    for f in &mut features[30..33] {
+        grow(&mut f["geometry"]);
+        let c = f["properties"]["contenance"].as_i64().unwrap_or(0);
+        f["properties"]["contenance"] = (c + 1).into();
+    }
+    let mut added = Vec::new();
+    for (i, f) in features[40..42].iter().enumerate() {
+        let mut g = f.clone();
+        shift(&mut g["geometry"], 0.0004, 0.0);
+        grow(&mut g["geometry"]);
+        g["properties"]["numero"] = format!("99{i:02}").into();
+        added.push(g);
+    }
+    features.extend(added);
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(serde_json::to_string(&doc).unwrap().as_bytes())
+        .unwrap();
+    gz.finish().unwrap();
+    env
+}
+
+/// The lon/lat square of tile z/x/y.
+fn tile_lonlat(z: u32, x: u32, y: u32) -> [f64; 4] {
+    let n = f64::from(1u32 << z);
+    let lon = |x: f64| x / n * 360.0 - 180.0;
+    let lat = |y: f64| {
+        (std::f64::consts::PI * (1.0 - 2.0 * y / n))
+            .sinh()
+            .atan()
+            .to_degrees()
+    };
+    [
+        lon(f64::from(x)),
+        lat(f64::from(y + 1)),
+        lon(f64::from(x + 1)),
+        lat(f64::from(y)),
+    ]
+}
+
+/// `mvt_check.py diff BEFORE AFTER`.
+fn tile_diff(before: &Path, after: &Path) -> serde_json::Value {
+    let o = Command::new("python3")
+        .arg(common::root().join("tests/tools/mvt_check.py"))
+        .arg("diff")
+        .args([before, after])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// `tuilerie serve essonne=ARCHIVE`, up and answering.
+fn serve(archive: &Path, addr: SocketAddr) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .arg("serve")
+        .arg(format!("essonne={}", archive.display()))
+        .env("TUILERIE_BIND", addr.to_string())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !matches!(request(addr, "GET", "/health", &[]), Ok(r) if r.status == 200) {
+        assert!(t.elapsed() < Duration::from_secs(30), "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// A report's per-theme counts (without the merge's timings).
+fn counts(report: &serde_json::Value) -> serde_json::Value {
+    let mut t = report["themes"].clone();
+    for theme in t.as_object_mut().unwrap().values_mut() {
+        if let Some(m) = theme["merge"].as_object_mut() {
+            m.remove("timings_ms");
+        }
+    }
+    t
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn one_changed_delivery_rebuilds_its_area_only_is_served_live_and_equals_a_full_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_fixtures(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let (code, first) = build(&manifest, &a, &[]);
+    // 1: built, with QA warnings (the fixture has findings along the old boundaries).
+    assert_eq!(code, 1);
+    assert_eq!(first["status"], "ok_with_warnings");
+    assert_eq!(first["changes"]["full"], "first build in this folder");
+    let before = dir.path().join("before.pmtiles");
+    std::fs::copy(a.join("tiles.pmtiles"), &before).unwrap();
+    let addr = free_addr();
+    let mut server = serve(&a.join("tiles.pmtiles"), addr);
+
+    // Nothing changed: nothing read, merged, tiled or written but the report.
+    let stamp = |p: &Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (
+            m.modified().unwrap(),
+            std::os::unix::fs::MetadataExt::ino(&m),
+        )
+    };
+    let archive_before = stamp(&a.join("tiles.pmtiles"));
+    let (code, same) = build(&manifest, &a, &[]);
+    assert_eq!(code, 1);
+    let c = &same["changes"];
+    assert!(c["full"].is_null(), "{c}");
+    assert_eq!(c["deliveries_read"], serde_json::json!([]));
+    assert_eq!(c["deliveries_unchanged"], 4);
+    assert_eq!(c["themes_merged"], serde_json::json!([]));
+    assert_eq!(c["outputs_written"], false);
+    assert_eq!(c["tiles_regenerated"], 0);
+    assert_eq!(stamp(&a.join("tiles.pmtiles")), archive_before);
+    assert_eq!(
+        same["themes"], first["themes"],
+        "same counts from the caches"
+    );
+
+    // A tile that will change and one that will not, as served now.
+    let changed_env = change_athis(dir.path());
+    let (code, inc) = build(&manifest, &a, &[]);
+    assert_eq!(code, 1);
+    let c = &inc["changes"];
+    assert!(c["full"].is_null(), "{c}");
+    assert_eq!(c["deliveries_read"], serde_json::json!([ATHIS]));
+    assert_eq!(c["deliveries_unchanged"], 3);
+    assert_eq!(c["themes_merged"], serde_json::json!(["parcelles"]));
+    // Removed 4 + moved 3 + edited 3 gone; added 2 + moved 3 + edited 3 come.
+    assert_eq!(c["features"]["parcelles"]["removed"], 10, "{c}");
+    assert_eq!(c["features"]["parcelles"]["added"], 8, "{c}");
+    let (built, carried) = (
+        c["tiles_regenerated"].as_u64().unwrap(),
+        c["tiles_carried"].as_u64().unwrap(),
+    );
+    let total = inc["tiles"]["tiles"].as_u64().unwrap();
+    assert!(built > 0 && carried > 0 && built + carried == total, "{c}");
+    assert!(built * 4 < total, "{built} of {total} tiles rebuilt");
+
+    // Only tiles of the changed area differ (GDAL-free, tuilerie-free reading: pmtiles).
+    let d = tile_diff(&before, &a.join("tiles.pmtiles"));
+    let differing: Vec<String> = ["changed", "appeared", "disappeared"]
+        .iter()
+        .flat_map(|k| d[*k].as_array().unwrap().iter())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(!differing.is_empty());
+    for t in &differing {
+        let zxy: Vec<u32> = t.split('/').map(|p| p.parse().unwrap()).collect();
+        let s = tile_lonlat(zxy[0], zxy[1], zxy[2]);
+        // Reach: the changed features plus a tile around (buffer and neighbours' squares).
+        let (w, h) = (s[2] - s[0], s[3] - s[1]);
+        let near = s[0] <= changed_env[2] + w
+            && s[2] >= changed_env[0] - w
+            && s[1] <= changed_env[3] + h
+            && s[3] >= changed_env[1] - h;
+        assert!(near, "tile {t} changed, far from the changed features");
+    }
+    assert!(
+        (differing.len() as u64) <= built,
+        "{} differ, {built} rebuilt",
+        differing.len()
+    );
+
+    // The running service serves the new tiles without a restart; others keep their tag.
+    let deepest = differing
+        .iter()
+        .filter(|t| d["changed"].as_array().unwrap().iter().any(|c| c == *t))
+        .max_by_key(|t| t.split('/').next().unwrap().parse::<u32>().unwrap())
+        .unwrap()
+        .clone();
+    let want = d["sha256_after"][&deepest].as_str().unwrap().to_string();
+    let gz = [("Accept-Encoding", "gzip")];
+    let t = Instant::now();
+    loop {
+        let r = request(addr, "GET", &format!("/essonne/{deepest}"), &gz).unwrap();
+        if r.status == 200 && sha256_hex(&r.body) == want {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "tile {deepest} not reloaded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // A full build of the same inputs, elsewhere: the same files, byte for byte.
+    let (_, full) = build(&manifest, &b, &["--full"]);
+    assert_eq!(full["changes"]["full"], "--full");
+    assert_eq!(full["changes"]["tiles_carried"], 0);
+    for f in ["tiles.pmtiles", "parcelles.fgb", "decisions.csv"] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f}: the incremental build differs from the full one"
+        );
+    }
+    let d = tile_diff(&b.join("tiles.pmtiles"), &a.join("tiles.pmtiles"));
+    assert_eq!(d["changed"], serde_json::json!([]));
+    assert_eq!(d["tiles_before"], d["tiles_after"]);
+    assert_eq!(counts(&full), counts(&inc));
+    // And the MBTiles holds the same tiles as the PMTiles (mvt_check's own comparison).
+    let o = Command::new("python3")
+        .arg(common::root().join("tests/tools/mvt_check.py"))
+        .arg("check")
+        .arg(a.join("tiles.pmtiles"))
+        .arg(a.join("tiles.mbtiles"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let check: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(check["problems"], serde_json::json!([]), "{check}");
+}
+
+/// Start a build of the changed delivery that pauses at `point` (or runs `after` ms), kill it
+/// with SIGKILL, and return when it is dead.
+fn killed_build(manifest: &Path, out: &Path, point: Option<&str>, after: Duration) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tuilerie"));
+    cmd.args(["build", "-q", "--out"])
+        .arg(out)
+        .arg(manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(p) = point {
+        cmd.env("TUILERIE_PAUSE_AT", p);
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(p) = point {
+        // Wait for "paused at …" (the point was reached), then kill.
+        let mut err = child.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while !String::from_utf8_lossy(&seen).contains(&format!("paused at {p}")) {
+            let n = err.read(&mut buf).unwrap();
+            assert!(
+                n > 0,
+                "the build ended before {p}: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&buf[..n]);
+        }
+    } else {
+        std::thread::sleep(after);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn builds_killed_at_any_point_leave_the_served_archive_whole_and_the_next_build_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_fixtures(dir.path());
+    let delivery = dir.path().join(ATHIS);
+    let v1_delivery = std::fs::read(&delivery).unwrap();
+    change_athis(dir.path());
+    let v2_delivery = std::fs::read(&delivery).unwrap();
+    // The references: full builds of each version.
+    let reference = |data: &[u8], name: &str| {
+        std::fs::write(&delivery, data).unwrap();
+        let out = dir.path().join(name);
+        build(&manifest, &out, &["--full"]);
+        out
+    };
+    let v1 = reference(&v1_delivery, "v1");
+    let v2 = reference(&v2_delivery, "v2");
+    let v1_tiles = std::fs::read(v1.join("tiles.pmtiles")).unwrap();
+    let v2_tiles = std::fs::read(v2.join("tiles.pmtiles")).unwrap();
+    assert_ne!(v1_tiles, v2_tiles);
+
+    let out = dir.path().join("served");
+    let points: Vec<(Option<&str>, u64)> = vec![
+        (Some("ingested"), 0),
+        (Some("merged"), 0),
+        (Some("outputs"), 0),
+        (Some("tiles"), 0),
+        (Some("state"), 0),
+        (None, 10),
+        (None, 60),
+        (None, 120),
+        (None, 200),
+        (None, 300),
+    ];
+    for (point, ms) in points {
+        let what = point.map_or(format!("after {ms} ms"), |p| format!("at {p}"));
+        // The folder as a good build of v1 leaves it (incremental from the last round)…
+        std::fs::write(&delivery, &v1_delivery).unwrap();
+        build(&manifest, &out, &[]);
+        assert!(
+            std::fs::read(out.join("tiles.pmtiles")).unwrap() == v1_tiles,
+            "before the kill {what}: the incremental build of v1 differs from the full one"
+        );
+        // …then v2 delivered and its build killed.
+        std::fs::write(&delivery, &v2_delivery).unwrap();
+        killed_build(&manifest, &out, point, Duration::from_millis(ms));
+        let served = std::fs::read(out.join("tiles.pmtiles")).unwrap();
+        assert!(
+            served == v1_tiles || served == v2_tiles,
+            "killed {what}: the served archive is neither the old one nor the new one"
+        );
+        // Before the tiles step the old archive is served, after it the new one.
+        match point {
+            Some("ingested" | "merged" | "outputs") => assert!(served == v1_tiles, "{what}"),
+            Some(_) => assert!(served == v2_tiles, "{what}"),
+            None => {}
+        }
+        let (code, report) = build(&manifest, &out, &[]);
+        assert_eq!(code, 1, "killed {what}");
+        assert!(
+            std::fs::read(out.join("tiles.pmtiles")).unwrap() == v2_tiles,
+            "killed {what}: the next build did not recover ({})",
+            report["changes"]
+        );
+        for f in ["parcelles.fgb", "decisions.csv"] {
+            assert!(
+                std::fs::read(out.join(f)).unwrap() == std::fs::read(v2.join(f)).unwrap(),
+                "killed {what}: {f} differs after recovery"
+            );
+        }
+        let v2_report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(v2.join("report.json")).unwrap()).unwrap();
+        assert_eq!(counts(&report), counts(&v2_report), "killed {what}");
+        // And the build after that has nothing to do.
+        let (_, again) = build(&manifest, &out, &[]);
+        assert_eq!(again["changes"]["outputs_written"], false, "killed {what}");
+    }
+}
+
+/// `tuilerie serve MANIFEST` with `env`, up and answering (it builds first: no archive yet).
+fn serve_manifest(
+    manifest: &Path,
+    out: &Path,
+    addr: SocketAddr,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tuilerie"));
+    cmd.arg("serve")
+        .arg(manifest)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("TUILERIE_BIND", addr.to_string())
+        .env_remove("TUILERIE_ADMIN_TOKEN")
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let t = Instant::now();
+    while !matches!(request(addr, "GET", "/health", &[]), Ok(r) if r.status == 200) {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("serve exited ({st}): {err}");
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn the_service_rebuilds_its_manifest_on_request_and_on_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_fixtures(dir.path());
+    let out = dir.path().join("out");
+    let addr = free_addr();
+    let token = "nightly-7f3a";
+    let mut server = serve_manifest(
+        &manifest,
+        &out,
+        addr,
+        &[("TUILERIE_ADMIN_TOKEN", token)],
+        &[],
+    );
+    // Built before serving (there was no archive), served under the manifest's stem.
+    assert!(out.join("tiles.pmtiles").exists());
+    assert_eq!(
+        request(addr, "GET", "/essonne-fusion", &[]).unwrap().status,
+        200
+    );
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str())];
+    for (headers, want) in [
+        (vec![], 401),
+        (vec![("Authorization", "Bearer nightly-7f3")], 401),
+        (vec![("Authorization", "nightly-7f3a")], 401),
+    ] {
+        let r = request(addr, "POST", "/admin/rebuild", &headers).unwrap();
+        assert_eq!(r.status, want);
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+    assert_eq!(
+        request(addr, "GET", "/admin/rebuild", &auth)
+            .unwrap()
+            .status,
+        405
+    );
+    assert_eq!(
+        request(addr, "POST", "/admin/builds", &auth)
+            .unwrap()
+            .status,
+        405
+    );
+    let listed = request(addr, "GET", "/admin/builds", &auth).unwrap();
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json()["builds"], serde_json::json!([]));
+
+    // A changed delivery, a rebuild asked for: its report listed, the new tiles served.
+    let before = dir.path().join("before.pmtiles");
+    std::fs::copy(out.join("tiles.pmtiles"), &before).unwrap();
+    change_athis(dir.path());
+    let r = request(addr, "POST", "/admin/rebuild", &auth).unwrap();
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["id"].as_u64().unwrap();
+    let t = Instant::now();
+    let build = loop {
+        let list = request(addr, "GET", "/admin/builds", &auth).unwrap().json();
+        let b = list["builds"][0].clone();
+        assert_eq!(b["id"], id);
+        if b["status"] != "running" {
+            break b;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "build {id} never ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(build["status"], "ok_with_warnings", "{build}");
+    assert_eq!(build["trigger"], "admin");
+    assert_eq!(
+        build["report"]["changes"]["deliveries_read"],
+        serde_json::json!([ATHIS])
+    );
+    let d = tile_diff(&before, &out.join("tiles.pmtiles"));
+    let changed = d["changed"][0].as_str().unwrap().to_string();
+    let want = d["sha256_after"][&changed].as_str().unwrap().to_string();
+    let t = Instant::now();
+    while sha256_hex(
+        &request(
+            addr,
+            "GET",
+            &format!("/essonne-fusion/{changed}"),
+            &[("Accept-Encoding", "gzip")],
+        )
+        .unwrap()
+        .body,
+    ) != want
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{changed} not reloaded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // No token: no admin routes. A schedule (every 2 s here, seconds first) rebuilds alone.
+    let addr = free_addr();
+    let mut server = serve_manifest(
+        &manifest,
+        &out,
+        addr,
+        &[],
+        &["--rebuild-at", "*/2 * * * * *"],
+    );
+    assert_eq!(
+        request(addr, "POST", "/admin/rebuild", &[]).unwrap().status,
+        404
+    );
+    assert_eq!(
+        request(addr, "GET", "/admin/builds", &auth).unwrap().status,
+        404
+    );
+    let state = out.join(".tuilerie/state.json");
+    let stamp = std::fs::metadata(&state).unwrap().modified().unwrap();
+    let t = Instant::now();
+    while std::fs::metadata(&state).unwrap().modified().unwrap() == stamp {
+        assert!(t.elapsed() < Duration::from_secs(20), "no scheduled build");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let mut logs = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(logs.contains("started (schedule)"), "{logs}");
+    assert!(logs.contains("admin routes off"), "{logs}");
+}
