@@ -1,7 +1,7 @@
 //! Typed attribute values.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// One attribute value, typed the way GIS formats type them.
@@ -9,8 +9,11 @@ use std::fmt;
 /// Sources disagree on types (a parcel number is an integer in one delivery and text in the
 /// next), so values keep their source type until they are mapped into a theme's schema with
 /// [`Value::coerce`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+///
+/// Serialized as `{"type": "int", "value": 3}` in human-readable formats (JSON), and as a
+/// plain enum in binary ones (the build's caches): a tagged `null` has no `value`, which
+/// formats without field names cannot read back.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
     Bool(bool),
@@ -19,6 +22,57 @@ pub enum Value {
     Text(String),
     Date(NaiveDate),
     DateTime(NaiveDateTime),
+}
+
+/// The human-readable form.
+#[derive(Serialize, Deserialize)]
+#[serde(
+    remote = "Value",
+    tag = "type",
+    content = "value",
+    rename_all = "lowercase"
+)]
+enum Tagged {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+}
+
+/// The binary form.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Value")]
+enum Plain {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            Tagged::serialize(self, s)
+        } else {
+            Plain::serialize(self, s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        if d.is_human_readable() {
+            Tagged::deserialize(d)
+        } else {
+            Plain::deserialize(d)
+        }
+    }
 }
 
 impl Value {
@@ -114,5 +168,18 @@ impl fmt::Display for Value {
             Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
             Value::DateTime(d) => write!(f, "{}", d.format("%Y-%m-%dT%H:%M:%S")),
         }
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::Value;
+
+    #[test]
+    fn json_keeps_the_tagged_form() {
+        let v = serde_json::to_string(&vec![Value::Int(3), Value::Null]).unwrap();
+        assert_eq!(v, r#"[{"type":"int","value":3},{"type":"null"}]"#);
+        let back: Vec<Value> = serde_json::from_str(&v).unwrap();
+        assert_eq!(back, vec![Value::Int(3), Value::Null]);
     }
 }

@@ -88,7 +88,7 @@ impl Changes {
 /// A feature's identity for comparison: SHA-256 (first 16 bytes) of its geometry,
 /// attributes and provenance.
 fn digest(f: &Feature) -> [u8; 16] {
-    let bytes = rmp_serde::to_vec(f).unwrap_or_default();
+    let bytes = bincode::serialize(f).unwrap_or_default();
     let d = Sha256::digest(&bytes);
     let mut out = [0u8; 16];
     out.copy_from_slice(&d[..16]);

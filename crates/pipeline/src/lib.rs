@@ -39,34 +39,45 @@ pub const MERGED_GPKG: &str = "merged.gpkg";
 /// The decisions log.
 pub const DECISIONS_CSV: &str = "decisions.csv";
 
-/// Write `merged.gpkg` and `decisions.csv`.
+/// What the merged outputs hold: each theme's FlatGeobuf, `decisions.csv`, `merged.gpkg`.
+fn merged_outputs(out: &Path, merged: &merge::Merged) -> Vec<report::OutputReport> {
+    let mut outputs: Vec<report::OutputReport> = merged
+        .themes
+        .iter()
+        .map(|(theme, features)| report::OutputReport {
+            theme: theme.name().to_string(),
+            path: out
+                .join(format!("{}.fgb", theme.name()))
+                .display()
+                .to_string(),
+            features: features.len(),
+        })
+        .collect();
+    outputs.push(report::OutputReport {
+        theme: "decisions".into(),
+        path: out.join(DECISIONS_CSV).display().to_string(),
+        features: merged.decisions.len(),
+    });
+    outputs.push(report::OutputReport {
+        theme: "qa".into(),
+        path: out.join(MERGED_GPKG).display().to_string(),
+        features: merged.qa.len(),
+    });
+    outputs
+}
+
+/// Write each theme's FlatGeobuf, `decisions.csv` and `merged.gpkg`.
 fn write_merged(
     out: &Path,
     manifest: &Manifest,
     merged: &merge::Merged,
     rejects: &[Reject],
-    report: &mut BuildReport,
-    write: bool,
 ) -> Result<(), BuildError> {
-    let csv_path = out.join(DECISIONS_CSV);
-    let path = out.join(MERGED_GPKG);
-    let outputs = [
-        report::OutputReport {
-            theme: "decisions".into(),
-            path: csv_path.display().to_string(),
-            features: merged.decisions.len(),
-        },
-        report::OutputReport {
-            theme: "qa".into(),
-            path: path.display().to_string(),
-            features: merged.qa.len(),
-        },
-    ];
-    report.outputs.extend(outputs);
-    if !write {
-        return Ok(());
+    for (theme, features) in &merged.themes {
+        let path = out.join(format!("{}.fgb", theme.name()));
+        write::write_theme(&path, theme, features, &manifest.working_crs)?;
     }
-    merge::write_decisions_csv(&csv_path, &merged.decisions)?;
+    merge::write_decisions_csv(&out.join(DECISIONS_CSV), &merged.decisions)?;
     let prov: Vec<Vec<[tuilerie_model::Value; 4]>> = merged
         .themes
         .values()
@@ -89,7 +100,7 @@ fn write_merged(
     layers.push(("decisions".into(), merge::decisions_table(&dv, &dp)));
     let rv = write::rejects_values(rejects);
     layers.push(("rejects".into(), write::rejects_table(rejects, &rv)));
-    gpkg::write_gpkg(&path, layers, &manifest.working_crs)?;
+    gpkg::write_gpkg(&out.join(MERGED_GPKG), layers, &manifest.working_crs)?;
     Ok(())
 }
 
@@ -112,7 +123,7 @@ pub enum BuildError {
 }
 
 /// For the crash tests: with `TUILERIE_PAUSE_AT=<point>` in the environment, a build stops at
-/// that point (`ingested`, `merged`, `outputs`, `tiles`, `state`) for a minute, having said so
+/// that point (`ingested`, `merged`, `written`: outputs and archives, `state`) for a minute, having said so
 /// on stderr, so that a test can kill it exactly there. Nothing happens otherwise.
 fn pause_point(point: &str) {
     if std::env::var("TUILERIE_PAUSE_AT").is_ok_and(|p| p == point) {
@@ -327,7 +338,10 @@ pub fn build(
             report.status = "ok_with_warnings".into();
         }
 
-        // 3. The outputs, unless nothing changed and they are as the last build left them.
+        // 3. The outputs (unless nothing changed and they are as the last build left them),
+        //    written on a thread of their own while the tiles are cut: GDAL writes on one
+        //    core, the tiles use the others. (The tiles step works on a Web Mercator copy of
+        //    the merged features meanwhile.)
         let unchanged = prev.as_ref().is_some_and(|s| {
             changes.deliveries_read.is_empty()
                 && changes.themes_merged.is_empty()
@@ -335,77 +349,47 @@ pub fn build(
                 && s.outputs.iter().all(Stamp::holds)
         });
         changes.outputs_written = !unchanged;
-        for (theme, features) in &merged.themes {
-            let path = out.join(format!("{}.fgb", theme.name()));
-            if !unchanged {
-                write::write_theme(&path, theme, features, &manifest.working_crs)?;
-            }
-            report.outputs.push(report::OutputReport {
-                theme: theme.name().to_string(),
-                path: path.display().to_string(),
-                features: features.len(),
-            });
-        }
-        write_merged(
-            out,
-            manifest,
-            &merged,
-            &ingested.rejects,
-            &mut report,
-            !unchanged,
-        )?;
-
-        pause_point("outputs");
+        report.outputs.extend(merged_outputs(out, &merged));
         // 4. Tiles: only those the changed features reach, when the last tileset is usable.
         let tiles_started = Instant::now();
-        let themes = std::mem::take(&mut merged.themes);
-        let tiling = match prev_tiles.clone().filter(|_| unchanged) {
-            Some(t) => {
-                let mut r = t.report.clone();
-                (r.regenerated, r.carried) = (0, r.tiles);
-                next.tiles = Some(t);
-                Some(r)
-            }
-            None => {
-                let carry = prev_tiles
-                    .as_ref()
-                    .and_then(|t| carry_over(out, t, before, &themes, &mut changes));
-                let store = format!(
-                    "tiles-{}.store",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f")
-                );
-                let store_path = out.join(state::STATE_DIR).join(&store);
-                std::fs::create_dir_all(out.join(state::STATE_DIR))
-                    .map_err(io(&out.join(state::STATE_DIR)))?;
-                // The merged features go to the tiles last: reprojected in place, not copied.
-                match tiles::tile_merged(manifest, themes, out, carry, Some(&store_path), |z| {
-                    if !options.quiet {
-                        tracing::info!(
-                            "tiles: zoom {:>2}: {} tiles ({} built, {} carried over), {} KiB, largest {} KiB, {} ms",
-                            z.zoom,
-                            z.tiles,
-                            z.regenerated,
-                            z.carried,
-                            z.bytes >> 10,
-                            z.max_tile_bytes >> 10,
-                            z.ms
-                        );
-                    }
-                }) {
-                    Ok(mut t) => {
-                        t.archives.retain(|a| !a.ends_with(".store"));
-                        next.tiles = Some(state::TilesState {
-                            store,
-                            report: t.clone(),
-                        });
-                        Some(t)
-                    }
-                    // No feature at all: nothing to draw, no archive (the report says why).
-                    Err(tiles::TilingError::Empty) => None,
-                    Err(e) => return Err(e.into()),
+        let (written, tiling) = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let t = Instant::now();
+                if !unchanged {
+                    write_merged(out, manifest, &merged, &ingested.rejects)?;
                 }
-            }
-        };
+                Ok::<u64, BuildError>(t.elapsed().as_millis() as u64)
+            });
+            let tiling = match prev_tiles.clone().filter(|_| unchanged) {
+                Some(t) => {
+                    let mut r = t.report.clone();
+                    (r.regenerated, r.carried) = (0, r.tiles);
+                    next.tiles = Some(t);
+                    Ok(Some(r))
+                }
+                None => tile_step(
+                    manifest,
+                    out,
+                    &merged.themes,
+                    prev_tiles.as_ref(),
+                    before,
+                    prev.as_ref().map(|s| &s.themes),
+                    &mut changes,
+                    &mut next,
+                    options.quiet,
+                ),
+            };
+            let written = writer.join().unwrap_or_else(|_| {
+                Err(BuildError::Write {
+                    path: out.join(MERGED_GPKG),
+                    reason: "internal error while writing the outputs".into(),
+                })
+            });
+            (written, tiling)
+        });
+        report.timings_ms.insert("outputs".into(), written?);
+        let tiling = tiling?;
+        pause_point("written");
         report
             .timings_ms
             .insert("tiles".into(), tiles_started.elapsed().as_millis() as u64);
@@ -439,7 +423,6 @@ pub fn build(
         .timings_ms
         .insert("total".into(), started.elapsed().as_millis() as u64);
     report.changes = Some(changes);
-    pause_point("tiles");
 
     // 5. The state for the next build, then the report.
     if next.outputs.is_empty() {
@@ -463,6 +446,85 @@ pub fn build(
     Ok(report)
 }
 
+/// The tiles step of a build: every tile, or only those the changed features reach when the
+/// last tileset (`last`) can be carried over; records the new tileset in `next`.
+#[allow(clippy::too_many_arguments)]
+fn tile_step(
+    manifest: &Manifest,
+    out: &Path,
+    themes: &BTreeMap<Theme, Vec<Feature>>,
+    last: Option<&state::TilesState>,
+    before: BTreeMap<Theme, Option<Vec<Feature>>>,
+    last_themes: Option<&BTreeMap<String, state::ThemeState>>,
+    changes: &mut Changes,
+    next: &mut State,
+    quiet: bool,
+) -> Result<Option<tuilerie_tiles::TilingReport>, BuildError> {
+    let started = Instant::now();
+    let carry = last.and_then(|t| carry_over(out, t, before, themes, changes, last_themes));
+    tracing::debug!(
+        "tiles: carry-over ready in {} ms",
+        started.elapsed().as_millis()
+    );
+    let store = format!(
+        "tiles-{}.store",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f")
+    );
+    let dir = out.join(state::STATE_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| BuildError::Write {
+        path: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    let on_zoom = |z: &tuilerie_tiles::ZoomReport| {
+        if !quiet {
+            tracing::info!(
+                "tiles: zoom {:>2}: {} tiles ({} built, {} carried over), {} KiB, largest {} KiB, {} ms",
+                z.zoom,
+                z.tiles,
+                z.regenerated,
+                z.carried,
+                z.bytes >> 10,
+                z.max_tile_bytes >> 10,
+                z.ms
+            );
+        }
+    };
+    match tiles::tile_merged(
+        manifest,
+        themes,
+        out,
+        carry,
+        Some(&dir.join(&store)),
+        on_zoom,
+    ) {
+        Ok((mut t, mercator)) => {
+            t.archives.retain(|a| !a.ends_with(".store"));
+            // Each theme in Web Mercator, for the next build (once per theme key).
+            for (theme, features) in mercator {
+                let Some(key) = next.themes.get(theme.name()).map(|t| t.key.clone()) else {
+                    continue;
+                };
+                if !state::cache_path(out, state::MERCATOR, &key).exists() {
+                    state::write_cache(out, state::MERCATOR, &key, &features).map_err(|e| {
+                        BuildError::Write {
+                            path: state::cache_path(out, state::MERCATOR, &key),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                }
+            }
+            next.tiles = Some(state::TilesState {
+                store,
+                report: t.clone(),
+            });
+            Ok(Some(t))
+        }
+        // No feature at all: nothing to draw, no archive (the report says why).
+        Err(tiles::TilingError::Empty) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The carry-over of the last tileset: its tiles and, per theme merged again, the features
 /// gone and come. `None` (every tile built again) when a theme's previous merge is not known
 /// or its unchanged features changed order.
@@ -472,6 +534,7 @@ fn carry_over(
     before: BTreeMap<Theme, Option<Vec<Feature>>>,
     themes: &BTreeMap<Theme, Vec<Feature>>,
     changes: &mut Changes,
+    last_themes: Option<&BTreeMap<String, state::ThemeState>>,
 ) -> Option<tiles::Carry> {
     let mut per_theme = BTreeMap::new();
     for (theme, old) in before {
@@ -490,8 +553,24 @@ fn carry_over(
             return None;
         }
         let gone: Vec<Feature> = removed.iter().map(|&i| old[i].clone()).collect();
-        per_theme.insert(theme, (gone, added));
+        per_theme.insert(
+            theme,
+            tiles::ThemeChange {
+                removed,
+                added,
+                gone,
+            },
+        );
     }
+    // The last build's Web Mercator copies, by the last merge's key of each theme.
+    let mercator = themes
+        .keys()
+        .filter_map(|theme| {
+            let key = &last_themes?.get(theme.name())?.key;
+            let features = state::read_cache(out, state::MERCATOR, key)?;
+            Some((theme.clone(), features))
+        })
+        .collect();
     let path = out.join(state::STATE_DIR).join(&last.store);
     let tiles = match tuilerie_tiles::store::read_store(&path) {
         Ok(t) => t,
@@ -511,5 +590,6 @@ fn carry_over(
             .map(|z| z.zoom)
             .collect(),
         changes: per_theme,
+        mercator,
     })
 }

@@ -5,7 +5,8 @@
 //!   manifest and its outlines), each delivery's files (stat stamps) and content hash, each
 //!   theme's merge key, the tileset's zooms and cuts, and stamps of every output written;
 //! - `deliveries/<key>.bin`: a delivery's ingest result ([`crate::ingest::DeliveryOutput`]);
-//! - `themes/<key>.bin`: a theme's merge result;
+//! - `themes/<key>.bin`: a theme's merge result, and `mercator/<key>.bin` its features in
+//!   Web Mercator (the next build reprojects only what changed);
 //! - `tiles-<n>.store`: every tile of the last tileset ([`tuilerie_tiles::store`]).
 //!
 //! Keys are content hashes: a delivery's key covers its bytes, the manifest and tuilerie
@@ -150,13 +151,17 @@ impl State {
                 .iter()
                 .map(|d| cache_path(out, DELIVERIES, &d.key)),
         );
-        used.extend(
-            self.themes
-                .values()
-                .map(|t| cache_path(out, THEMES, &t.key)),
-        );
+        for t in self.themes.values() {
+            used.push(cache_path(out, THEMES, &t.key));
+            used.push(cache_path(out, MERCATOR, &t.key));
+        }
         used.extend(self.tiles.iter().map(|t| dir.join(&t.store)));
-        for sub in [dir.clone(), dir.join(DELIVERIES), dir.join(THEMES)] {
+        for sub in [
+            dir.clone(),
+            dir.join(DELIVERIES),
+            dir.join(THEMES),
+            dir.join(MERCATOR),
+        ] {
             let Ok(entries) = std::fs::read_dir(&sub) else {
                 continue;
             };
@@ -172,6 +177,8 @@ impl State {
 
 pub const DELIVERIES: &str = "deliveries";
 pub const THEMES: &str = "themes";
+/// A theme's merged features in Web Mercator, by its merge key.
+pub const MERCATOR: &str = "mercator";
 
 /// Where the cache `key` of kind `kind` (`deliveries`, `themes`) lives.
 pub fn cache_path(out: &Path, kind: &str, key: &str) -> PathBuf {
@@ -192,7 +199,7 @@ pub fn write_cache<T: Serialize>(
     let tmp = path.with_extension("bin.tmp");
     let f = std::fs::File::create(&tmp)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    rmp_serde::encode::write_named(&mut w, value).map_err(std::io::Error::other)?;
+    bincode::serialize_into(&mut w, value).map_err(std::io::Error::other)?;
     w.flush()?;
     drop(w);
     std::fs::rename(&tmp, &path)
@@ -201,7 +208,7 @@ pub fn write_cache<T: Serialize>(
 /// Read a cache file; `None` when missing or unreadable (the work is then done again).
 pub fn read_cache<T: DeserializeOwned>(out: &Path, kind: &str, key: &str) -> Option<T> {
     let bytes = std::fs::read(cache_path(out, kind, key)).ok()?;
-    match rmp_serde::from_slice(&bytes) {
+    match bincode::deserialize(&bytes) {
         Ok(v) => Some(v),
         Err(e) => {
             tracing::warn!("cache {kind}/{key} unreadable ({e}): its work is done again");
@@ -333,5 +340,45 @@ pub fn fingerprint_delivery(
         files,
         hash,
         key: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tuilerie_model::{Feature, Provenance, Value};
+
+    #[test]
+    fn a_cache_reads_back_every_kind_of_value_and_a_cut_one_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        let f = Feature {
+            geometry: geo::Point::new(652_000.5, 6_861_000.25).into(),
+            attributes: vec![
+                ("n".into(), Value::Null),
+                ("b".into(), Value::Bool(true)),
+                ("i".into(), Value::Int(-7)),
+                ("r".into(), Value::Real(0.1)),
+                ("t".into(), Value::Text("Allée des Châtaigniers".into())),
+                ("d".into(), Value::Date(date)),
+                (
+                    "dt".into(),
+                    Value::DateTime(date.and_hms_opt(23, 59, 1).unwrap()),
+                ),
+            ],
+            provenance: Provenance {
+                commune: "91027".into(),
+                delivery: "a.json".into(),
+                layer: "l".into(),
+                source_id: "3".into(),
+            },
+        };
+        write_cache(dir.path(), DELIVERIES, "k", &vec![f.clone()]).unwrap();
+        let back: Vec<Feature> = read_cache(dir.path(), DELIVERIES, "k").unwrap();
+        assert_eq!(back, vec![f]);
+        let path = cache_path(dir.path(), DELIVERIES, "k");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(read_cache::<Vec<Feature>>(dir.path(), DELIVERIES, "k").is_none());
     }
 }

@@ -38,16 +38,35 @@ pub fn to_mercator(
     from: &CrsRef,
 ) -> (Vec<Feature>, Vec<(Feature, String)>) {
     let r = Reprojector::new(MERCATOR);
-    let results: Vec<(Feature, Option<String>)> = features
+    let results = features
         .into_par_iter()
-        .map(|mut f| {
-            let failed = r
-                .transform(&mut f.geometry, from)
-                .err()
-                .map(|e| e.to_string());
-            (f, failed)
-        })
+        .map(|f| mercator_one(&r, f, from))
         .collect();
+    split_failed(results)
+}
+
+/// [`to_mercator`] of a copy: the features stay as they are (the build writes them meanwhile).
+pub fn to_mercator_copy(
+    features: &[Feature],
+    from: &CrsRef,
+) -> (Vec<Feature>, Vec<(Feature, String)>) {
+    let r = Reprojector::new(MERCATOR);
+    let results = features
+        .par_iter()
+        .map(|f| mercator_one(&r, f.clone(), from))
+        .collect();
+    split_failed(results)
+}
+
+fn mercator_one(r: &Reprojector, mut f: Feature, from: &CrsRef) -> (Feature, Option<String>) {
+    let failed = r
+        .transform(&mut f.geometry, from)
+        .err()
+        .map(|e| e.to_string());
+    (f, failed)
+}
+
+fn split_failed(results: Vec<(Feature, Option<String>)>) -> (Vec<Feature>, Vec<(Feature, String)>) {
     let mut kept = Vec::with_capacity(results.len());
     let mut failed = Vec::new();
     for (f, error) in results {
@@ -363,37 +382,119 @@ pub struct Carry {
     /// Its zooms, and the zooms it had to cut to the budget.
     pub zooms: (u8, u8),
     pub cut_zooms: Vec<u8>,
-    /// Per theme: the merged features gone since (working CRS), and the indices of the new
-    /// ones among the theme's features. A theme absent here did not change.
-    pub changes: BTreeMap<Theme, (Vec<Feature>, Vec<usize>)>,
+    /// Per theme merged again: what changed since the last tileset. A theme absent here did
+    /// not change.
+    pub changes: BTreeMap<Theme, ThemeChange>,
+    /// Per theme: its features in Web Mercator as the last tileset had them (in the order of
+    /// the last merge), when the build kept them: only the changed ones are reprojected.
+    pub mercator: BTreeMap<Theme, Vec<Feature>>,
+}
+
+/// How a theme's merged features changed since the last build.
+pub struct ThemeChange {
+    /// Indices of the last merge's features that are gone, and of the new ones among the
+    /// theme's features now (both ascending; the others are the same, in the same order).
+    pub removed: Vec<usize>,
+    pub added: Vec<usize>,
+    /// The gone features (working CRS), for where they were.
+    pub gone: Vec<Feature>,
+}
+
+/// The theme's features in Web Mercator from the last build's copy: the unchanged ones taken
+/// over, the new ones reprojected. `None` when the copy does not fit the change.
+fn mercator_from_last(
+    last: Vec<Feature>,
+    change: &ThemeChange,
+    features: &[Feature],
+    from: &CrsRef,
+) -> Option<(Vec<Feature>, Vec<(Feature, String)>)> {
+    if last.len() + change.added.len() != features.len() + change.removed.len() {
+        return None;
+    }
+    let new: Vec<Feature> = change.added.iter().map(|&i| features[i].clone()).collect();
+    let (fresh, failed) = to_mercator(new, from);
+    if !failed.is_empty() {
+        return Some((Vec::new(), failed));
+    }
+    let removed: std::collections::HashSet<usize> = change.removed.iter().copied().collect();
+    let mut kept = last
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !removed.contains(i))
+        .map(|(_, f)| f);
+    let mut fresh = fresh.into_iter();
+    let mut added = change.added.iter().peekable();
+    let mut out = Vec::with_capacity(features.len());
+    for i in 0..features.len() {
+        if added.next_if(|&&a| a == i).is_some() {
+            out.push(fresh.next()?);
+        } else {
+            out.push(kept.next()?);
+        }
+    }
+    Some((out, Vec::new()))
 }
 
 /// The build's tiles step: every merged theme (in the working CRS) a layer, zooms and fields
 /// from `[tiles]`, archives in `out` (and the tile store `store`, for the next build). With
 /// `carry`, only the tiles the changed features reach are built; the others are copied.
+///
+/// Returns the report and each theme's features in Web Mercator (the build keeps them for the
+/// next one).
 pub fn tile_merged(
     manifest: &Manifest,
-    themes: BTreeMap<Theme, Vec<Feature>>,
+    themes: &BTreeMap<Theme, Vec<Feature>>,
     out: &Path,
-    carry: Option<Carry>,
+    mut carry: Option<Carry>,
     store: Option<&Path>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
-) -> Result<TilingReport, TilingError> {
+) -> Result<(TilingReport, Vec<(Theme, Vec<Feature>)>), TilingError> {
     use geo::BoundingRect;
+    let started = std::time::Instant::now();
     let settings = &manifest.tiles;
     let mut layers: Vec<TileLayer> = Vec::new();
     // Where the changed features were and are, in Web Mercator.
     let mut changed: Vec<geo::Rect<f64>> = Vec::new();
+    let from = &manifest.working_crs;
     for (theme, features) in themes {
-        let change = carry.as_ref().and_then(|c| c.changes.get(&theme));
-        if let Some((gone, _)) = change {
-            let (was, _) = to_mercator(gone.clone(), &manifest.working_crs);
-            changed.extend(was.iter().filter_map(|f| f.geometry.bounding_rect()));
-        }
-        let (kept, failed) = to_mercator(features, &manifest.working_crs);
-        if let Some((_, new)) = change {
+        let last = carry.as_mut().and_then(|c| c.mercator.remove(theme));
+        let change = carry.as_ref().and_then(|c| c.changes.get(theme));
+        let reused = match (change, last) {
+            // Unchanged: the last copy as it is.
+            (None, Some(last)) if last.len() == features.len() => Some((last, Vec::new())),
+            (Some(c), Some(last)) => {
+                changed.extend(
+                    c.removed
+                        .iter()
+                        .filter_map(|&i| last.get(i))
+                        .filter_map(|f| f.geometry.bounding_rect()),
+                );
+                mercator_from_last(last, c, features, from)
+            }
+            _ => None,
+        };
+        tracing::debug!(
+            "tiles: {theme}: {}",
+            if reused.is_some() {
+                "Web Mercator copy of the last build taken over"
+            } else {
+                "reprojected to Web Mercator"
+            }
+        );
+        let (kept, failed) = match reused {
+            Some(r) => r,
+            None => {
+                if let Some(c) = change {
+                    let (was, _) = to_mercator_copy(&c.gone, from);
+                    changed.extend(was.iter().filter_map(|f| f.geometry.bounding_rect()));
+                }
+                to_mercator_copy(features, from)
+            }
+        };
+        if let Some(c) = change {
             changed.extend(
-                new.iter()
+                c.added
+                    .iter()
                     .filter_map(|&i| kept.get(i))
                     .filter_map(|f| f.geometry.bounding_rect()),
             );
@@ -411,6 +512,10 @@ pub fn tile_merged(
         }
         layers.push(TileLayer::with_all_fields(theme.name(), kept, 0, 0));
     }
+    tracing::debug!(
+        "tiles: layers in Web Mercator in {} ms",
+        started.elapsed().as_millis()
+    );
     let guessed = zooms::guess_zooms(&layers).ok_or(TilingError::Empty)?;
     let (minzoom, maxzoom) = zoom_range(settings.minzoom, settings.maxzoom, guessed);
     for layer in &mut layers {
@@ -465,7 +570,7 @@ pub fn tile_merged(
             cut_zooms: c.cut_zooms,
             changed,
         });
-    write_archives(
+    let report = write_archives(
         &layers,
         &manifest.nom,
         &attribution,
@@ -473,7 +578,13 @@ pub fn tile_merged(
         &options,
         previous.as_ref(),
         on_zoom,
-    )
+    )?;
+    let mercator = themes
+        .keys()
+        .cloned()
+        .zip(layers.into_iter().map(|l| l.features))
+        .collect();
+    Ok((report, mercator))
 }
 
 /// The archives a build writes in `out` (`[tiles] archives`, else the default ones).

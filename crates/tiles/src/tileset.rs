@@ -128,7 +128,9 @@ pub fn write_tileset_from(
             .collect(),
         ..Default::default()
     };
+    let started = Instant::now();
     let infos = feature_infos(layers);
+    tracing::debug!("feature infos in {} ms", started.elapsed().as_millis());
     report.unsupported = infos.iter().flatten().filter(|i| i.is_none()).count();
     for z in meta.minzoom..=meta.maxzoom {
         let start = Instant::now();
@@ -214,9 +216,14 @@ pub fn write_tileset_from(
         on_zoom(&zr);
         report.zooms.push(zr);
     }
+    let finishing = Instant::now();
     for sink in sinks {
         sink.finish()?;
     }
+    tracing::debug!(
+        "archives finished and checked in {} ms",
+        finishing.elapsed().as_millis()
+    );
     Ok(report)
 }
 
