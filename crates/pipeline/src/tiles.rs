@@ -31,12 +31,15 @@ pub enum TilingError {
     Empty,
 }
 
+/// Features in Web Mercator, and those that could not be moved there with the reason.
+pub type Reprojected = (Vec<Feature>, Vec<(Feature, String)>);
+
+/// Each theme's features in Web Mercator, as the tiles step drew them.
+pub type MercatorThemes = Vec<(Theme, Vec<Feature>)>;
+
 /// Features reprojected to Web Mercator, in parallel; those that cannot be (outside
 /// Mercator's ±85° or a failed transformation) are returned apart with the reason.
-pub fn to_mercator(
-    features: Vec<Feature>,
-    from: &CrsRef,
-) -> (Vec<Feature>, Vec<(Feature, String)>) {
+pub fn to_mercator(features: Vec<Feature>, from: &CrsRef) -> Reprojected {
     let r = Reprojector::new(MERCATOR);
     let results = features
         .into_par_iter()
@@ -46,10 +49,7 @@ pub fn to_mercator(
 }
 
 /// [`to_mercator`] of a copy: the features stay as they are (the build writes them meanwhile).
-pub fn to_mercator_copy(
-    features: &[Feature],
-    from: &CrsRef,
-) -> (Vec<Feature>, Vec<(Feature, String)>) {
+pub fn to_mercator_copy(features: &[Feature], from: &CrsRef) -> Reprojected {
     let r = Reprojector::new(MERCATOR);
     let results = features
         .par_iter()
@@ -407,7 +407,7 @@ fn mercator_from_last(
     change: &ThemeChange,
     features: &[Feature],
     from: &CrsRef,
-) -> Option<(Vec<Feature>, Vec<(Feature, String)>)> {
+) -> Option<Reprojected> {
     if last.len() + change.added.len() != features.len() + change.removed.len() {
         return None;
     }
@@ -448,7 +448,7 @@ pub fn tile_merged(
     mut carry: Option<Carry>,
     store: Option<&Path>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
-) -> Result<(TilingReport, Vec<(Theme, Vec<Feature>)>), TilingError> {
+) -> Result<(TilingReport, MercatorThemes), TilingError> {
     use geo::BoundingRect;
     let started = std::time::Instant::now();
     let settings = &manifest.tiles;
