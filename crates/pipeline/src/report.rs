@@ -116,6 +116,32 @@ impl BuildReport {
             })
     }
 
+    /// What the warnings of an `ok_with_warnings` build are, in a few words.
+    pub fn warnings(&self) -> String {
+        let qa: usize = self
+            .themes
+            .values()
+            .filter_map(|t| t.merge.as_ref())
+            .map(|m| m.overlaps + m.straddles + m.gaps + m.conflicts + m.reviews + m.foreign)
+            .sum();
+        let rejected: usize = self.deliveries.iter().map(|d| d.rejected).sum();
+        let warnings: usize = self.deliveries.iter().map(|d| d.warnings.len()).sum();
+        let mut parts = Vec::new();
+        if qa > 0 {
+            parts.push(format!("{qa} QA finding(s) along the old boundaries"));
+        }
+        if rejected > 0 {
+            parts.push(format!("{rejected} feature(s) rejected"));
+        }
+        if warnings > rejected {
+            parts.push(format!("{} delivery warning(s)", warnings - rejected));
+        }
+        if !self.merge_warnings.is_empty() {
+            parts.push(format!("{} merge warning(s)", self.merge_warnings.len()));
+        }
+        parts.join(", ")
+    }
+
     /// The short table printed on the terminal.
     pub fn table(&self) -> String {
         let mut s = String::new();
@@ -222,6 +248,9 @@ impl BuildReport {
             let _ = writeln!(s, "error: {e}");
         }
         let _ = write!(s, "status: {}", self.status);
+        if self.status == "ok_with_warnings" {
+            let _ = write!(s, " ({}: see merged.gpkg and report.json)", self.warnings());
+        }
         s
     }
 }
