@@ -272,6 +272,9 @@ pub fn build(
             }
         }
         next.tiles = prev_tiles;
+        // The last merges stay usable: a theme whose deliveries come back as they were is not
+        // merged again.
+        next.themes = prev.as_ref().map(|s| s.themes.clone()).unwrap_or_default();
         next.outputs = archives.iter().filter_map(|a| Stamp::of(a)).collect();
     } else {
         // 2. Merge: a theme is merged again only when one of its deliveries changed.
@@ -434,7 +437,8 @@ pub fn build(
     }
     next.status = report.status.clone();
     next.finished = chrono::Local::now().to_rfc3339();
-    next.save(out).map_err(io(&out.join(state::STATE_DIR)))?;
+    next.save(out)
+        .map_err(io(&out.join(state::STATE_DIR).join("state.json")))?;
     pause_point("state");
     next.remove_unused(out);
     let json = serde_json::to_string_pretty(&report).map_err(|e| BuildError::Write {
@@ -497,7 +501,7 @@ fn tile_step(
         Some(&dir.join(&store)),
         on_zoom,
     ) {
-        Ok((mut t, mercator)) => {
+        Ok((mut t, mercator, fields)) => {
             t.archives.retain(|a| !a.ends_with(".store"));
             // Each theme in Web Mercator, for the next build (once per theme key).
             for (theme, features) in mercator {
@@ -516,6 +520,7 @@ fn tile_step(
             next.tiles = Some(state::TilesState {
                 store,
                 report: t.clone(),
+                fields,
             });
             Ok(Some(t))
         }
@@ -582,14 +587,24 @@ fn carry_over(
     Some(tiles::Carry {
         tiles,
         zooms: (last.report.minzoom, last.report.maxzoom),
+        // Zooms cut to the budget, or with a tile over it: rebuilt whole.
         cut_zooms: last
             .report
             .zooms
             .iter()
             .filter(|z| z.cut.is_some())
             .map(|z| z.zoom)
+            .chain(
+                last.report
+                    .cuts
+                    .iter()
+                    .map(|c| c.tile.as_str())
+                    .chain(last.report.over_budget.iter().map(String::as_str))
+                    .filter_map(|t| t.split('/').next()?.parse::<u8>().ok()),
+            )
             .collect(),
         changes: per_theme,
         mercator,
+        fields: last.fields.clone(),
     })
 }

@@ -28,7 +28,7 @@ use tuilerie_tiles::TilingReport;
 pub const STATE_DIR: &str = ".tuilerie";
 const STATE_FILE: &str = "state.json";
 /// Bumped when the state or a cache changes shape.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A build's state (see the module's doc).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -60,10 +60,11 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// The file's stamp, under its canonical path (`out/x` and `./out/x` are one file).
     pub fn of(path: &Path) -> Option<Stamp> {
         let m = std::fs::metadata(path).ok()?;
         Some(Stamp {
-            path: path.to_path_buf(),
+            path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
             size: m.len(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
             ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
@@ -99,6 +100,8 @@ pub struct TilesState {
     /// The tile store's file name in the state folder.
     pub store: String,
     pub report: TilingReport,
+    /// Each layer's fields, in the order written.
+    pub fields: crate::tiles::LayerFields,
 }
 
 impl State {
@@ -185,7 +188,16 @@ pub fn cache_path(out: &Path, kind: &str, key: &str) -> PathBuf {
     out.join(STATE_DIR).join(kind).join(format!("{key}.bin"))
 }
 
-/// Write a cache file (temporary name, renamed).
+/// bincode, refusing trailing bytes (a file zero-filled by a crash is not a valid cache).
+fn codec() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .reject_trailing_bytes()
+}
+
+/// Write a cache file (temporary name, flushed to disk, renamed: `state.json`, written after,
+/// may refer to it even after a power cut).
 pub fn write_cache<T: Serialize>(
     out: &Path,
     kind: &str,
@@ -199,19 +211,24 @@ pub fn write_cache<T: Serialize>(
     let tmp = path.with_extension("bin.tmp");
     let f = std::fs::File::create(&tmp)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    bincode::serialize_into(&mut w, value).map_err(std::io::Error::other)?;
+    bincode::Options::serialize_into(codec(), &mut w, value).map_err(std::io::Error::other)?;
     w.flush()?;
+    w.get_ref().sync_all()?;
     drop(w);
     std::fs::rename(&tmp, &path)
 }
 
 /// Read a cache file; `None` when missing or unreadable (the work is then done again).
 pub fn read_cache<T: DeserializeOwned>(out: &Path, kind: &str, key: &str) -> Option<T> {
-    let bytes = std::fs::read(cache_path(out, kind, key)).ok()?;
-    match bincode::deserialize(&bytes) {
+    let path = cache_path(out, kind, key);
+    let bytes = std::fs::read(&path).ok()?;
+    match bincode::Options::deserialize(codec(), &bytes) {
         Ok(v) => Some(v),
         Err(e) => {
-            tracing::warn!("cache {kind}/{key} unreadable ({e}): its work is done again");
+            tracing::warn!(
+                "{} unreadable ({e}): its work is done again",
+                path.display()
+            );
             None
         }
     }
@@ -231,57 +248,92 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// tuilerie itself: its version and its binary (a rebuilt binary may draw differently).
+/// tuilerie itself and what it reads with: its version and binary (a rebuilt binary may draw
+/// differently), GDAL's version, PROJ's database and grids folder (an upgrade may move
+/// coordinates).
 pub fn tool_fingerprint() -> String {
+    let stamp = |p: &Path| {
+        Stamp::of(p)
+            .map(|s| format!("{} {} {}", s.path.display(), s.size, s.mtime_ns))
+            .unwrap_or_default()
+    };
     let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| Stamp::of(&p))
-        .map(|s| format!("{} {} {}", s.path.display(), s.size, s.mtime_ns))
+        .map(|p| stamp(&p))
         .unwrap_or_default();
-    key_of([env!("CARGO_PKG_VERSION").as_bytes(), exe.as_bytes()])
+    let gdal = gdal::version::version_info("RELEASE_NAME");
+    let proj_dirs: Vec<PathBuf> = std::env::var_os("PROJ_DATA")
+        .or_else(|| std::env::var_os("PROJ_LIB"))
+        .map(|d| std::env::split_paths(&d).collect())
+        .unwrap_or_else(|| vec![PathBuf::from("/usr/share/proj")]);
+    let proj: String = proj_dirs
+        .iter()
+        .map(|d| format!("{}|{}", stamp(&d.join("proj.db")), stamp(d)))
+        .collect();
+    key_of([
+        env!("CARGO_PKG_VERSION").as_bytes(),
+        exe.as_bytes(),
+        gdal.as_bytes(),
+        proj.as_bytes(),
+    ])
 }
 
 /// Everything of the manifest a build depends on: the parsed manifest (every setting, whatever
-/// its layout or comments in the file) and the bytes of its outlines file.
+/// its layout or comments in the file) and the content of its outlines file (with its
+/// sidecars).
 pub fn manifest_fingerprint(manifest: &Manifest) -> String {
     let parsed = format!("{manifest:?}");
     let outlines = manifest
         .outlines
         .as_ref()
-        .and_then(|o| std::fs::read(manifest.resolve(&o.path)).ok())
+        .map(|o| content_hash(&manifest.resolve(&o.path), &[]))
         .unwrap_or_default();
-    key_of([parsed.as_bytes(), &outlines])
+    key_of([parsed.as_bytes(), outlines.as_bytes()])
 }
 
-/// The files a delivery is made of: the file, with its sidecars (a Shapefile's `.dbf`, `.shx`,
-/// `.prj`, `.cpg`…: the files of the same stem beside it), or every file of a folder.
+/// The files a delivery is made of: every file of a folder; for a file, the file and every
+/// file of the same stem beside it (a Shapefile's `.dbf`, `.shx`, `.prj`, `.cpg`, a MapInfo
+/// table's `.dat`, `.map`, `.id`, a GeoPackage's `-wal`, GML's `.gfs`…); for an EDIGEO
+/// `.thf`, its whole folder (the exchange is several files).
 pub fn delivery_files(path: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    let is_thf = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("thf"));
+    let parent = path.parent().map(|d| {
+        if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        }
+    });
     if path.is_dir() {
         collect_files(path, &mut files);
+    } else if let (true, Some(dir)) = (is_thf, parent) {
+        collect_files(dir, &mut files);
     } else {
         files.push(path.to_path_buf());
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
         let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase());
-        let is_shp = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
-        if let (true, Some(stem), Some(dir)) = (is_shp, stem, path.parent()) {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
+        if let (Some(name), Some(stem), Some(dir)) = (name, stem, parent) {
             for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let p = e.path();
-                let same =
+                let other = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_lowercase())
+                    .unwrap_or_default();
+                let same_stem =
                     p.file_stem().map(|s| s.to_string_lossy().to_lowercase()) == Some(stem.clone());
-                if same && p != path && p.is_file() {
+                // `x.gpkg-wal`, `x.gpkg-shm`, `x.gml.gfs`: named after the whole file name.
+                let companion = other.starts_with(&format!("{name}-"))
+                    || other.starts_with(&format!("{name}."));
+                if (same_stem || companion) && p != path && p.is_file() {
                     files.push(p);
                 }
             }
         }
     }
     files.sort();
+    files.dedup();
     files
 }
 
@@ -294,6 +346,40 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// SHA-256 of a delivery's files: each file's path relative to the delivery's folder and its
+/// bytes, length-prefixed. `stamps`: the files, when already listed.
+fn content_hash(path: &Path, stamps: &[Stamp]) -> String {
+    let files: Vec<PathBuf> = if stamps.is_empty() {
+        delivery_files(path)
+    } else {
+        stamps.iter().map(|s| s.path.clone()).collect()
+    };
+    let base = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let base = std::fs::canonicalize(&base).unwrap_or(base);
+    let mut h = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    for f in &files {
+        let rel = f.strip_prefix(&base).unwrap_or(f);
+        part(rel.to_string_lossy().as_bytes());
+        match std::fs::read(f) {
+            Ok(bytes) => part(&bytes),
+            // Unreadable: a hash no cache can match; ingest will say why.
+            Err(e) => part(format!("unreadable: {e}").as_bytes()),
+        }
+    }
+    if files.is_empty() {
+        part(format!("missing: {}", path.display()).as_bytes());
+    }
+    hex(&h.finalize())
 }
 
 /// A delivery's files and content hash; the hash is taken over from `previous` without
@@ -312,28 +398,7 @@ pub fn fingerprint_delivery(
         Some(p) if p.path == delivery.path && p.files == files && !files.is_empty() => {
             p.hash.clone()
         }
-        _ => {
-            let mut h = Sha256::new();
-            for f in &files {
-                h.update(
-                    f.path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                );
-                match std::fs::File::open(&f.path) {
-                    Ok(mut file) => {
-                        let _ = std::io::copy(&mut file, &mut h);
-                    }
-                    // Unreadable: no hash that could match a cache; ingest will say why.
-                    Err(e) => h.update(format!("unreadable: {e}")),
-                }
-            }
-            if files.is_empty() {
-                h.update(format!("missing: {}", path.display()));
-            }
-            hex(&h.finalize())
-        }
+        _ => content_hash(&path, &files),
     };
     DeliveryState {
         path: delivery.path.clone(),
@@ -346,6 +411,40 @@ pub fn fingerprint_delivery(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_is_its_file_with_every_companion() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "x.tab",
+            "x.DAT",
+            "x.map",
+            "x.id",
+            "y.tab",
+            "c.gpkg",
+            "c.gpkg-wal",
+            "g.gml",
+            "g.gml.gfs",
+            "xx.dat",
+        ] {
+            std::fs::write(d.join(f), f).unwrap();
+        }
+        let names = |p: &str| -> Vec<String> {
+            delivery_files(&d.join(p))
+                .iter()
+                .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names("x.tab"), ["x.DAT", "x.id", "x.map", "x.tab"]);
+        assert_eq!(names("c.gpkg"), ["c.gpkg", "c.gpkg-wal"]);
+        assert_eq!(names("g.gml"), ["g.gml", "g.gml.gfs"]);
+        // An edited companion changes the content hash; the same bytes give the same one.
+        let before = content_hash(&d.join("x.tab"), &[]);
+        assert_eq!(before, content_hash(&d.join("x.tab"), &[]));
+        std::fs::write(d.join("x.DAT"), "edited").unwrap();
+        assert_ne!(before, content_hash(&d.join("x.tab"), &[]));
+    }
     use tuilerie_model::{Feature, Provenance, Value};
 
     #[test]

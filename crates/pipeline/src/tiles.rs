@@ -388,6 +388,26 @@ pub struct Carry {
     /// Per theme: its features in Web Mercator as the last tileset had them (in the order of
     /// the last merge), when the build kept them: only the changed ones are reprojected.
     pub mercator: BTreeMap<Theme, Vec<Feature>>,
+    /// Each layer's fields (name, from which zoom) in the last tileset.
+    pub fields: LayerFields,
+}
+
+/// Each layer's fields in the order written: (layer, [(field, minzoom)]).
+pub type LayerFields = Vec<(String, Vec<(String, u8)>)>;
+
+/// The fields of `layers`, to compare with a later tileset's.
+pub fn layer_fields(layers: &[TileLayer]) -> LayerFields {
+    layers
+        .iter()
+        .map(|l| {
+            let f = l
+                .fields
+                .iter()
+                .map(|r| (r.name.clone(), r.minzoom))
+                .collect();
+            (l.name.clone(), f)
+        })
+        .collect()
 }
 
 /// How a theme's merged features changed since the last build.
@@ -439,8 +459,8 @@ fn mercator_from_last(
 /// from `[tiles]`, archives in `out` (and the tile store `store`, for the next build). With
 /// `carry`, only the tiles the changed features reach are built; the others are copied.
 ///
-/// Returns the report and each theme's features in Web Mercator (the build keeps them for the
-/// next one).
+/// Returns the report, each theme's features in Web Mercator (the build keeps them for the
+/// next one) and the layers' fields.
 pub fn tile_merged(
     manifest: &Manifest,
     themes: &BTreeMap<Theme, Vec<Feature>>,
@@ -448,7 +468,7 @@ pub fn tile_merged(
     mut carry: Option<Carry>,
     store: Option<&Path>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
-) -> Result<(TilingReport, MercatorThemes), TilingError> {
+) -> Result<(TilingReport, MercatorThemes, LayerFields), TilingError> {
     use geo::BoundingRect;
     let started = std::time::Instant::now();
     let settings = &manifest.tiles;
@@ -526,10 +546,13 @@ pub fn tile_merged(
             .unwrap_or_default();
         layer.minzoom = own.minzoom.unwrap_or(minzoom);
         layer.maxzoom = own.maxzoom.unwrap_or(maxzoom).max(layer.minzoom);
-        let names = own
-            .fields
-            .clone()
-            .unwrap_or_else(|| layer.fields.iter().map(|f| f.name.clone()).collect());
+        // Default: the theme's schema order, then the other fields by name — an order that
+        // does not depend on which feature comes first, so that a rebuild that carries tiles
+        // over writes their keys in the order a full build would.
+        let names = own.fields.clone().unwrap_or_else(|| {
+            let theme = themes.keys().find(|t| t.name() == layer.name);
+            stable_field_order(layer.fields.iter().map(|f| f.name.clone()), theme)
+        });
         layer.fields = names
             .into_iter()
             .map(|name| FieldRule {
@@ -562,9 +585,11 @@ pub fn tile_merged(
         },
         ..Default::default()
     };
-    // The last tileset is reused only for the same zooms (the guess follows the data).
+    // The last tileset is reused only for the same zooms (the guess follows the data) and the
+    // same fields (a tile lists its keys in the layer's field order).
+    let fields = layer_fields(&layers);
     let previous = carry
-        .filter(|c| c.zooms == (minzoom, maxzoom))
+        .filter(|c| c.zooms == (minzoom, maxzoom) && c.fields == fields)
         .map(|c| Previous {
             tiles: c.tiles,
             cut_zooms: c.cut_zooms,
@@ -584,7 +609,19 @@ pub fn tile_merged(
         .cloned()
         .zip(layers.into_iter().map(|l| l.features))
         .collect();
-    Ok((report, mercator))
+    Ok((report, mercator, fields))
+}
+
+/// Field names in the theme's schema order, then the others by name.
+fn stable_field_order(names: impl Iterator<Item = String>, theme: Option<&Theme>) -> Vec<String> {
+    let rank = |n: &str| {
+        theme
+            .and_then(|t| t.schema().iter().position(|f| f.name == n))
+            .unwrap_or(usize::MAX)
+    };
+    let mut names: Vec<String> = names.collect();
+    names.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    names
 }
 
 /// The archives a build writes in `out` (`[tiles] archives`, else the default ones).
@@ -619,6 +656,30 @@ mod tests {
         let e = check_memory_within(both.iter().copied(), 2 << 20).unwrap_err();
         assert!(e.to_string().starts_with(&p.display().to_string()), "{e}");
         assert!(available_memory().is_some_and(|m| m > 0));
+    }
+
+    #[test]
+    fn default_fields_follow_the_schema_then_the_alphabet_whatever_comes_first() {
+        let names = [
+            "sources",
+            "numero",
+            "zz",
+            "id",
+            "commune_deleguee",
+            "section",
+        ];
+        let order =
+            stable_field_order(names.iter().map(|n| n.to_string()), Some(&Theme::Parcelles));
+        let reversed = stable_field_order(
+            names.iter().rev().map(|n| n.to_string()),
+            Some(&Theme::Parcelles),
+        );
+        assert_eq!(order, reversed);
+        let schema: Vec<&str> = Theme::Parcelles.schema().iter().map(|f| f.name).collect();
+        let pos = |n: &str| order.iter().position(|o| o == n).unwrap();
+        assert!(pos("id") < pos("section") && pos("section") < pos("numero"));
+        assert!(schema.contains(&"id"));
+        assert_eq!(order.last().map(String::as_str), Some("zz"));
     }
 
     #[test]

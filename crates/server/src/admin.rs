@@ -91,18 +91,25 @@ impl Builds {
         self.token.is_some()
     }
 
-    /// `Authorization: Bearer <token>`, compared in constant time (the time taken does not
-    /// tell how much of a guess was right).
+    /// `Authorization: Bearer <token>`, compared in constant time: the SHA-256 digests of the
+    /// two are compared byte for byte whatever they hold, so the time taken tells neither how
+    /// much of a guess was right nor how long the token is.
     pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        use sha2::{Digest, Sha256};
         let Some(token) = &self.token else {
             return false;
         };
         let given = headers
             .get(warp::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        bool::from(given.as_bytes().ct_eq(token.as_bytes()))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, t)| t.trim());
+        let (a, b) = (
+            Sha256::digest(given.as_bytes()),
+            Sha256::digest(token.as_bytes()),
+        );
+        bool::from(a[..].ct_eq(&b[..])) && !given.is_empty()
     }
 
     fn lock(&self) -> MutexGuard<'_, VecDeque<Record>> {
@@ -137,7 +144,22 @@ impl Builds {
         // A plain thread: the build blocks (and checks archives with a runtime of its own).
         std::thread::spawn(move || {
             let t = std::time::Instant::now();
-            let outcome = me.builder.build();
+            // A panic is a failed build, not a build running for ever (which would refuse
+            // every later one).
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| me.builder.build()))
+                    .unwrap_or_else(|panic| Outcome {
+                        status: "failed".into(),
+                        report: None,
+                        error: Some(format!(
+                            "internal error: {}",
+                            panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "panic".into())
+                        )),
+                    });
             let millis = t.elapsed().as_millis() as u64;
             match &outcome.error {
                 Some(e) => tracing::warn!("build {id}: {} ({e})", outcome.status),
@@ -163,9 +185,12 @@ impl Builds {
     /// Run builds at the times of `schedule`, for ever (a build still running at the next time
     /// is not started twice).
     pub async fn run_schedule(self: Arc<Self>, schedule: croner::Cron) {
+        // The last time fired: the next must come after it, even if the clock steps back.
+        let mut last: Option<chrono::DateTime<chrono::Local>> = None;
         loop {
             let now = chrono::Local::now();
-            let next = match schedule.find_next_occurrence(&now, false) {
+            let from = last.map_or(now, |l| l.max(now));
+            let next = match schedule.find_next_occurrence(&from, false) {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!("--rebuild-at: no next time ({e}); no scheduled builds");
@@ -175,6 +200,7 @@ impl Builds {
             tracing::info!("next scheduled build at {next}");
             let wait = (next - now).to_std().unwrap_or_default();
             tokio::time::sleep(wait).await;
+            last = Some(next);
             if let Err(Refused::Running(id)) = self.start("schedule") {
                 tracing::warn!("scheduled build skipped: build {id} is still running");
             }
@@ -220,16 +246,35 @@ mod tests {
         for wrong in [
             "Bearer s3cre",
             "Bearer s3cret2",
-            "bearer s3cret",
+            "Basic s3cret",
             "s3cret",
             "Bearer ",
         ] {
             assert!(!b.authorized(&with(wrong)), "{wrong}");
         }
+        assert!(
+            b.authorized(&with("bearer s3cret")),
+            "the scheme ignores case"
+        );
         assert!(!b.authorized(&HeaderMap::new()));
         let off = builds(None);
         assert!(!off.admin_enabled() && !off.authorized(&with("Bearer ")));
         assert!(!builds(Some("")).admin_enabled());
+    }
+
+    #[test]
+    fn a_build_that_panics_is_failed_and_does_not_block_the_next() {
+        let builder = || -> Outcome { panic!("boom") };
+        let b = Arc::new(Builds::new(Arc::new(builder), Some("t".into())));
+        let id = b.start("admin").unwrap();
+        let t = std::time::Instant::now();
+        while b.list()[0].status == "running" {
+            assert!(t.elapsed() < Duration::from_secs(5));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(b.list()[0].status, "failed");
+        assert!(b.list()[0].error.as_deref().unwrap().contains("boom"));
+        assert_eq!(b.start("admin"), Ok(id + 1));
     }
 
     #[test]

@@ -40,7 +40,14 @@ pub struct Entry {
 }
 
 /// Routes a tileset id would shadow.
-const RESERVED: [&str; 5] = ["catalog", "health", "metrics", "maplibre", "favicon.ico"];
+const RESERVED: [&str; 6] = [
+    "admin",
+    "catalog",
+    "health",
+    "metrics",
+    "maplibre",
+    "favicon.ico",
+];
 
 /// Whether `id` can be a path segment as it is: letters, digits, `-`, `_`, not a route.
 pub fn valid_id(id: &str) -> bool {
