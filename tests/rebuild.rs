@@ -39,11 +39,13 @@ fn copy_fixtures(dir: &Path) -> PathBuf {
     dir.join("essonne-fusion.toml")
 }
 
-/// `tuilerie build -q MANIFEST --out OUT [extra]`: exit code and report.json.
+/// `tuilerie build -q MANIFEST --out OUT [extra]`: exit code and report.json. Run from OUT's
+/// parent with a relative `--out`, as an operator would.
 fn build(manifest: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
     let o = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .current_dir(out.parent().unwrap())
         .args(["build", "-q", "--out"])
-        .arg(out)
+        .arg(out.file_name().unwrap())
         .args(extra)
         .arg(manifest)
         .output()
@@ -160,8 +162,19 @@ fn free_addr() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
+/// A child process killed when dropped: a failing test must not leave a server running
+/// (it would hold the test harness's output open).
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `tuilerie serve essonne=ARCHIVE`, up and answering.
-fn serve(archive: &Path, addr: SocketAddr) -> Child {
+fn serve(archive: &Path, addr: SocketAddr) -> Service {
     let child = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
         .arg("serve")
         .arg(format!("essonne={}", archive.display()))
@@ -174,7 +187,7 @@ fn serve(archive: &Path, addr: SocketAddr) -> Child {
         assert!(t.elapsed() < Duration::from_secs(30), "serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    Service(child)
 }
 
 /// A report's per-theme counts (without the merge's timings).
@@ -208,7 +221,7 @@ fn one_changed_delivery_rebuilds_its_area_only_is_served_live_and_equals_a_full_
     let before = dir.path().join("before.pmtiles");
     std::fs::copy(a.join("tiles.pmtiles"), &before).unwrap();
     let addr = free_addr();
-    let mut server = serve(&a.join("tiles.pmtiles"), addr);
+    let server = serve(&a.join("tiles.pmtiles"), addr);
 
     // Nothing changed: nothing read, merged, tiled or written but the report.
     let stamp = |p: &Path| {
@@ -300,8 +313,7 @@ fn one_changed_delivery_rebuilds_its_area_only_is_served_live_and_equals_a_full_
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     // A full build of the same inputs, elsewhere: the same files, byte for byte.
     let (_, full) = build(&manifest, &b, &["--full"]);
@@ -450,7 +462,7 @@ fn serve_manifest(
     addr: SocketAddr,
     env: &[(&str, &str)],
     extra: &[&str],
-) -> Child {
+) -> Service {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tuilerie"));
     cmd.arg("serve")
         .arg(manifest)
@@ -479,7 +491,7 @@ fn serve_manifest(
         assert!(t.elapsed() < Duration::from_secs(60), "serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    Service(child)
 }
 
 #[test]
@@ -489,7 +501,7 @@ fn the_service_rebuilds_its_manifest_on_request_and_on_schedule() {
     let out = dir.path().join("out");
     let addr = free_addr();
     let token = "nightly-7f3a";
-    let mut server = serve_manifest(
+    let server = serve_manifest(
         &manifest,
         &out,
         addr,
@@ -577,8 +589,7 @@ fn the_service_rebuilds_its_manifest_on_request_and_on_schedule() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     // No token: no admin routes. A schedule (every 2 s here, seconds first) rebuilds alone.
     let addr = free_addr();
@@ -604,10 +615,11 @@ fn the_service_rebuilds_its_manifest_on_request_and_on_schedule() {
         assert!(t.elapsed() < Duration::from_secs(20), "no scheduled build");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    let _ = server.0.kill();
+    let _ = server.0.wait();
     let mut logs = String::new();
     server
+        .0
         .stderr
         .take()
         .unwrap()

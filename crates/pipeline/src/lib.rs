@@ -251,9 +251,11 @@ pub fn build(
     let archives = tiles::archive_paths(manifest, out);
     // The last tileset can be carried over only if its archives are as that build left them.
     let prev_tiles = prev.as_ref().and_then(|s| {
-        let intact = archives
-            .iter()
-            .all(|a| s.outputs.iter().any(|o| &o.path == a && o.holds()));
+        let intact = archives.iter().all(|a| {
+            // Stamps hold canonical paths: `out/x` and `/srv/out/x` are one archive.
+            let a = std::fs::canonicalize(a).unwrap_or_else(|_| a.clone());
+            s.outputs.iter().any(|o| o.path == a && o.holds())
+        });
         s.tiles.clone().filter(|_| intact)
     });
     if !report.errors.is_empty() && !options.keep_going {
