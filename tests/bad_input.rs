@@ -262,6 +262,17 @@ fn a_failed_delivery_stops_the_layers_but_not_the_report() {
     for stale in ["parcelles.fgb", "merged.gpkg", "decisions.csv"] {
         assert!(!out.join(stale).exists(), "stale {stale} left behind");
     }
+    // The failed delivery is read again each build (its failure is not cached: it may come
+    // from the machine), the good one is not.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let changes = &report["changes"];
+    assert_eq!(
+        changes["deliveries_read"],
+        serde_json::json!(["gone.geojson"]),
+        "{changes}"
+    );
+    assert_eq!(changes["deliveries_unchanged"], 1, "{changes}");
 }
 
 #[test]

@@ -237,13 +237,20 @@ pub fn build(
     let ingest_options = IngestOptions {
         quiet: options.quiet,
     };
+    let mut failed: Vec<usize> = Vec::new();
     let mut ingested = ingest::ingest_manifest_with(manifest, &ingest_options, cached, |i, o| {
-        state::write_cache(out, state::DELIVERIES, &keys[i], o).map_err(io(&state::cache_path(
-            out,
-            state::DELIVERIES,
-            &keys[i],
-        )))
+        // A delivery that failed is read again next time: its failure may come from the
+        // machine (a missing grid, a driver), not from its bytes.
+        if !o.report.errors.is_empty() {
+            failed.push(i);
+            return Ok(());
+        }
+        let path = state::cache_path(out, state::DELIVERIES, &keys[i]);
+        state::write_cache(out, state::DELIVERIES, &keys[i], o).map_err(io(&path))
     })?;
+    for i in failed {
+        next.deliveries[i].key.clear();
+    }
     pause_point("ingested");
     let mut report = ingested.report.clone();
     report.timings_ms.insert("state".into(), hashing_ms);
