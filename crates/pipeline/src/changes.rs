@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tuilerie_model::Feature;
 
@@ -85,40 +85,45 @@ impl Changes {
     }
 }
 
-/// A feature's identity for comparison: SHA-256 (first 16 bytes) of its geometry,
+/// A merged feature's identity for comparison: SHA-256 (first 16 bytes) of its geometry,
 /// attributes and provenance.
-fn digest(f: &Feature) -> [u8; 16] {
-    let bytes = bincode::serialize(f).unwrap_or_default();
-    let d = Sha256::digest(&bytes);
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&d[..16]);
-    out
+pub type Digest = [u8; 16];
+
+/// The digest of every feature, in order (in parallel).
+pub fn digests(features: &[Feature]) -> Vec<Digest> {
+    features
+        .par_iter()
+        .map(|f| {
+            let bytes = bincode::serialize(f).unwrap_or_default();
+            let mut out = [0u8; 16];
+            out.copy_from_slice(&Sha256::digest(&bytes)[..16]);
+            out
+        })
+        .collect()
 }
 
 /// The features of `old` not in `new` (indices into `old`) and of `new` not in `old` (into
-/// `new`), compared whole; and whether the features in both kept their relative order.
+/// `new`), compared by digest; and whether the features in both kept their relative order.
 /// Features that occur twice (identical) are counted as changed wherever they are.
-pub fn diff(old: &[Feature], new: &[Feature]) -> (Vec<usize>, Vec<usize>, bool) {
-    let old_d: Vec<[u8; 16]> = old.par_iter().map(digest).collect();
-    let new_d: Vec<[u8; 16]> = new.par_iter().map(digest).collect();
-    let count = |ds: &[[u8; 16]]| {
-        let mut m: HashMap<[u8; 16], usize> = HashMap::with_capacity(ds.len());
+pub fn diff(old_d: &[Digest], new_d: &[Digest]) -> (Vec<usize>, Vec<usize>, bool) {
+    let count = |ds: &[Digest]| {
+        let mut m: HashMap<Digest, usize> = HashMap::with_capacity(ds.len());
         for d in ds {
             *m.entry(*d).or_default() += 1;
         }
         m
     };
-    let (old_n, new_n) = (count(&old_d), count(&new_d));
+    let (old_n, new_n) = (count(old_d), count(new_d));
     // In both, once in each: the features that did not change.
-    let same: HashSet<[u8; 16]> = old_n
+    let same: HashSet<Digest> = old_n
         .iter()
         .filter(|(d, &n)| n == 1 && new_n.get(*d) == Some(&1))
         .map(|(d, _)| *d)
         .collect();
-    let removed: Vec<usize> = (0..old.len())
+    let removed: Vec<usize> = (0..old_d.len())
         .filter(|&i| !same.contains(&old_d[i]))
         .collect();
-    let added: Vec<usize> = (0..new.len())
+    let added: Vec<usize> = (0..new_d.len())
         .filter(|&i| !same.contains(&new_d[i]))
         .collect();
     let kept_old = old_d.iter().filter(|d| same.contains(*d));
@@ -145,12 +150,12 @@ mod tests {
         let old = vec![f(0.0, "a"), f(1.0, "b"), f(2.0, "c"), f(3.0, "d")];
         // b moved, c gone, d renamed, e new.
         let new = vec![f(0.0, "a"), f(1.5, "b"), f(3.0, "dd"), f(4.0, "e")];
-        let (removed, added, ordered) = diff(&old, &new);
+        let (removed, added, ordered) = diff(&digests(&old), &digests(&new));
         assert_eq!(removed, vec![1, 2, 3]);
         assert_eq!(added, vec![1, 2, 3]);
         assert!(ordered);
         let swapped = vec![f(1.0, "b"), f(0.0, "a"), f(2.0, "c"), f(3.0, "d")];
-        let (removed, added, ordered) = diff(&old, &swapped);
+        let (removed, added, ordered) = diff(&digests(&old), &digests(&swapped));
         assert!(removed.is_empty() && added.is_empty() && !ordered);
         let twice = vec![
             f(0.0, "a"),
@@ -159,7 +164,7 @@ mod tests {
             f(2.0, "c"),
             f(3.0, "d"),
         ];
-        let (removed, added, ordered) = diff(&old, &twice);
+        let (removed, added, ordered) = diff(&digests(&old), &digests(&twice));
         assert_eq!((removed, added, ordered), (vec![0], vec![0, 1], true));
     }
 }

@@ -291,8 +291,6 @@ pub fn build(
         let progress = progress::Progress::new("merge", options.quiet);
         let themes = std::mem::take(&mut ingested.themes);
         let mut merged = merge::Merged::default();
-        // The merged features of the themes merged again, as the last build left them.
-        let mut before: BTreeMap<Theme, Option<Vec<Feature>>> = BTreeMap::new();
         for (theme, features) in themes {
             let mut parts: Vec<&[u8]> = vec![
                 tool.as_bytes(),
@@ -315,11 +313,6 @@ pub fn build(
                     m
                 }
                 None => {
-                    let old = last.and_then(|t| {
-                        state::read_cache::<ThemeMerge>(out, state::THEMES, &t.key)
-                            .map(|m| m.features)
-                    });
-                    before.insert(theme.clone(), old);
                     progress.message(&format!("merge {theme}: {} features", features.len()), true);
                     let m = merge::merge_one(manifest, &theme, features, &ingested.outlines)?;
                     state::write_cache(out, state::THEMES, &key, &m)
@@ -384,7 +377,6 @@ pub fn build(
                     out,
                     &merged.themes,
                     prev_tiles.as_ref(),
-                    before,
                     prev.as_ref().map(|s| &s.themes),
                     &mut changes,
                     &mut next,
@@ -460,21 +452,32 @@ pub fn build(
 }
 
 /// The tiles step of a build: every tile, or only those the changed features reach when the
-/// last tileset (`last`) can be carried over; records the new tileset in `next`.
+/// last tileset (`last`) can be carried over; records the new tileset in `next`, and each
+/// theme as drawn ([`state::ThemeTiles`]) for the next build.
 #[allow(clippy::too_many_arguments)]
 fn tile_step(
     manifest: &Manifest,
     out: &Path,
     themes: &BTreeMap<Theme, Vec<Feature>>,
     last: Option<&state::TilesState>,
-    before: BTreeMap<Theme, Option<Vec<Feature>>>,
     last_themes: Option<&BTreeMap<String, state::ThemeState>>,
     changes: &mut Changes,
     next: &mut State,
     quiet: bool,
 ) -> Result<Option<tuilerie_tiles::TilingReport>, BuildError> {
     let started = Instant::now();
-    let carry = last.and_then(|t| carry_over(out, t, before, themes, changes, last_themes));
+    let key_of = |t: &Theme| next.themes.get(t.name()).map(|s| s.key.clone());
+    // Digests of the themes whose drawing is not kept under their key yet (merged again, or
+    // the cache lost): computed once, to compare with the last build and for the next one.
+    let mut fresh: BTreeMap<Theme, Vec<changes::Digest>> = themes
+        .iter()
+        .filter(|(t, _)| {
+            key_of(t).is_none_or(|k| !state::cache_path(out, state::MERCATOR, &k).exists())
+        })
+        .map(|(t, f)| (t.clone(), changes::digests(f)))
+        .collect();
+    let carry =
+        last.and_then(|t| carry_over(out, t, themes, &fresh, last_themes, &next.themes, changes));
     tracing::debug!(
         "tiles: carry-over ready in {} ms",
         started.elapsed().as_millis()
@@ -484,10 +487,11 @@ fn tile_step(
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f")
     );
     let dir = out.join(state::STATE_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| BuildError::Write {
-        path: dir.clone(),
+    let io = |path: &Path, e: std::io::Error| BuildError::Write {
+        path: path.to_path_buf(),
         reason: e.to_string(),
-    })?;
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let on_zoom = |z: &tuilerie_tiles::ZoomReport| {
         if !quiet {
             tracing::info!(
@@ -502,29 +506,16 @@ fn tile_step(
             );
         }
     };
-    match tiles::tile_merged(
-        manifest,
-        themes,
-        out,
-        carry,
-        Some(&dir.join(&store)),
-        on_zoom,
-    ) {
-        Ok((mut t, mercator, fields)) => {
-            t.archives.retain(|a| !a.ends_with(".store"));
-            // Each theme in Web Mercator, for the next build (once per theme key).
+    let store_path = dir.join(&store);
+    match tiles::tile_merged(manifest, themes, out, carry, Some(&store_path), on_zoom) {
+        Ok((t, mercator, fields)) => {
             for (theme, features) in mercator {
-                let Some(key) = next.themes.get(theme.name()).map(|t| t.key.clone()) else {
+                let (Some(key), Some(digests)) = (key_of(&theme), fresh.remove(&theme)) else {
                     continue;
                 };
-                if !state::cache_path(out, state::MERCATOR, &key).exists() {
-                    state::write_cache(out, state::MERCATOR, &key, &features).map_err(|e| {
-                        BuildError::Write {
-                            path: state::cache_path(out, state::MERCATOR, &key),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                }
+                let drawn = state::ThemeTiles { digests, features };
+                state::write_cache(out, state::MERCATOR, &key, &drawn)
+                    .map_err(|e| io(&state::cache_path(out, state::MERCATOR, &key), e))?;
             }
             next.tiles = Some(state::TilesState {
                 store,
@@ -539,52 +530,41 @@ fn tile_step(
     }
 }
 
-/// The carry-over of the last tileset: its tiles and, per theme merged again, the features
-/// gone and come. `None` (every tile built again) when a theme's previous merge is not known
-/// or its unchanged features changed order.
+/// The carry-over of the last tileset: its tiles, each theme as it drew it, and for each
+/// theme merged again (its key changed) the features gone and come, from the digests.
+/// `None` (every tile built again) when a theme's last drawing is missing or a theme's
+/// unchanged features changed order.
 fn carry_over(
     out: &Path,
     last: &state::TilesState,
-    before: BTreeMap<Theme, Option<Vec<Feature>>>,
     themes: &BTreeMap<Theme, Vec<Feature>>,
-    changes: &mut Changes,
+    fresh: &BTreeMap<Theme, Vec<changes::Digest>>,
     last_themes: Option<&BTreeMap<String, state::ThemeState>>,
+    next_themes: &BTreeMap<String, state::ThemeState>,
+    changes: &mut Changes,
 ) -> Option<tiles::Carry> {
     let mut per_theme = BTreeMap::new();
-    for (theme, old) in before {
-        let new = themes.get(&theme)?;
-        let old = old?;
-        let (removed, added, ordered) = changes::diff(&old, new);
-        changes.features.insert(
-            theme.name().to_string(),
-            changes::FeatureChanges {
-                added: added.len(),
-                removed: removed.len(),
-                reordered: !ordered,
-            },
-        );
-        if !ordered {
-            return None;
+    let mut mercator = BTreeMap::new();
+    for theme in themes.keys() {
+        let last_key = &last_themes?.get(theme.name())?.key;
+        let drawn: state::ThemeTiles = state::read_cache(out, state::MERCATOR, last_key)?;
+        if next_themes.get(theme.name()).map(|t| &t.key) != Some(last_key) {
+            let (removed, added, ordered) = changes::diff(&drawn.digests, fresh.get(theme)?);
+            changes.features.insert(
+                theme.name().to_string(),
+                changes::FeatureChanges {
+                    added: added.len(),
+                    removed: removed.len(),
+                    reordered: !ordered,
+                },
+            );
+            if !ordered {
+                return None;
+            }
+            per_theme.insert(theme.clone(), tiles::ThemeChange { removed, added });
         }
-        let gone: Vec<Feature> = removed.iter().map(|&i| old[i].clone()).collect();
-        per_theme.insert(
-            theme,
-            tiles::ThemeChange {
-                removed,
-                added,
-                gone,
-            },
-        );
+        mercator.insert(theme.clone(), drawn.features);
     }
-    // The last build's Web Mercator copies, by the last merge's key of each theme.
-    let mercator = themes
-        .keys()
-        .filter_map(|theme| {
-            let key = &last_themes?.get(theme.name())?.key;
-            let features = state::read_cache(out, state::MERCATOR, key)?;
-            Some((theme.clone(), features))
-        })
-        .collect();
     let path = out.join(state::STATE_DIR).join(&last.store);
     let tiles = match tuilerie_tiles::store::read_store(&path) {
         Ok(t) => t,

@@ -5,8 +5,9 @@
 //!   manifest and its outlines), each delivery's files (stat stamps) and content hash, each
 //!   theme's merge key, the tileset's zooms and cuts, and stamps of every output written;
 //! - `deliveries/<key>.bin`: a delivery's ingest result ([`crate::ingest::DeliveryOutput`]);
-//! - `themes/<key>.bin`: a theme's merge result, and `mercator/<key>.bin` its features in
-//!   Web Mercator (the next build reprojects only what changed);
+//! - `themes/<key>.bin`: a theme's merge result, and `mercator/<key>.bin` its features'
+//!   digests and the features in Web Mercator ([`ThemeTiles`]: the next build compares its
+//!   merge with them and reprojects only what changed);
 //! - `tiles-<n>.store`: every tile of the last tileset ([`tuilerie_tiles::store`]).
 //!
 //! Keys are content hashes: a delivery's key covers its bytes, the manifest and tuilerie
@@ -28,7 +29,7 @@ use tuilerie_tiles::TilingReport;
 pub const STATE_DIR: &str = ".tuilerie";
 const STATE_FILE: &str = "state.json";
 /// Bumped when the state or a cache changes shape.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// A build's state (see the module's doc).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -180,8 +181,17 @@ impl State {
 
 pub const DELIVERIES: &str = "deliveries";
 pub const THEMES: &str = "themes";
-/// A theme's merged features in Web Mercator, by its merge key.
+/// A theme as the tiles step drew it ([`ThemeTiles`]), by its merge key.
 pub const MERCATOR: &str = "mercator";
+
+/// A theme as the tiles step drew it: the digests of its merged features (what the next
+/// build compares its merge with) and the same features in Web Mercator (what it takes over
+/// instead of reprojecting), both in merge order.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ThemeTiles {
+    pub digests: Vec<crate::changes::Digest>,
+    pub features: Vec<tuilerie_model::Feature>,
+}
 
 /// Where the cache `key` of kind `kind` (`deliveries`, `themes`) lives.
 pub fn cache_path(out: &Path, kind: &str, key: &str) -> PathBuf {

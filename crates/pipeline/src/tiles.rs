@@ -273,6 +273,7 @@ pub fn tile_files(
         &name,
         &req.attribution,
         &req.outputs,
+        None,
         &options,
         None,
         on_zoom,
@@ -297,13 +298,16 @@ fn zoom_range(min: Option<u8>, max: Option<u8>, guessed: (u8, u8)) -> (u8, u8) {
     (min, max)
 }
 
-/// Write the tileset of `layers` into every archive of `outputs` at once (a `.store` output is
-/// the build's tile store), carrying over from `previous` what no change reaches.
+/// Write the tileset of `layers` into every archive of `outputs` at once (and into the tile
+/// `store` of the build, which the report does not list as an archive), carrying over from
+/// `previous` what no change reaches.
+#[allow(clippy::too_many_arguments)]
 fn write_archives(
     layers: &[TileLayer],
     name: &str,
     attribution: &str,
     outputs: &[PathBuf],
+    store: Option<&Path>,
     options: &TileOptions,
     previous: Option<&Previous>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
@@ -313,14 +317,15 @@ fn write_archives(
     let meta = tuilerie_tiles::metadata(name, attribution, layers, minzoom, maxzoom);
     let sinks = outputs
         .iter()
-        .map(|p| match p.extension().and_then(|e| e.to_str()) {
-            Some("store") => Ok(Box::new(StoreSink::create(p)?) as Box<dyn TileSink>),
-            _ => archive::create(p, &meta),
-        })
+        .map(|p| archive::create(p, &meta))
+        .chain(store.map(|p| Ok(Box::new(StoreSink::create(p)?) as Box<dyn TileSink>)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(tuilerie_tiles::write_tileset_from(
-        layers, &meta, options, sinks, previous, on_zoom,
-    )?)
+    let mut report =
+        tuilerie_tiles::write_tileset_from(layers, &meta, options, sinks, previous, on_zoom)?;
+    if let Some(store) = store {
+        report.archives.retain(|a| Path::new(a) != store);
+    }
+    Ok(report)
 }
 
 /// Refuse, with the figures, input that cannot fit in memory (the tiler holds its input in
@@ -386,7 +391,8 @@ pub struct Carry {
     /// not change.
     pub changes: BTreeMap<Theme, ThemeChange>,
     /// Per theme: its features in Web Mercator as the last tileset had them (in the order of
-    /// the last merge), when the build kept them: only the changed ones are reprojected.
+    /// the last merge): only the changed ones are reprojected, and the gone ones say where
+    /// they were. Every theme has one.
     pub mercator: BTreeMap<Theme, Vec<Feature>>,
     /// Each layer's fields (name, from which zoom) in the last tileset.
     pub fields: LayerFields,
@@ -416,8 +422,6 @@ pub struct ThemeChange {
     /// theme's features now (both ascending; the others are the same, in the same order).
     pub removed: Vec<usize>,
     pub added: Vec<usize>,
-    /// The gone features (working CRS), for where they were.
-    pub gone: Vec<Feature>,
 }
 
 /// The theme's features in Web Mercator from the last build's copy: the unchanged ones taken
@@ -475,6 +479,9 @@ pub fn tile_merged(
     let mut layers: Vec<TileLayer> = Vec::new();
     // Where the changed features were and are, in Web Mercator.
     let mut changed: Vec<geo::Rect<f64>> = Vec::new();
+    // A changed theme whose last copy does not fit its change: where its gone features were
+    // is unknown, so nothing is carried over.
+    let mut lost = false;
     let from = &manifest.working_crs;
     for (theme, features) in themes {
         let last = carry.as_mut().and_then(|c| c.mercator.remove(theme));
@@ -504,10 +511,7 @@ pub fn tile_merged(
         let (kept, failed) = match reused {
             Some(r) => r,
             None => {
-                if let Some(c) = change {
-                    let (was, _) = to_mercator_copy(&c.gone, from);
-                    changed.extend(was.iter().filter_map(|f| f.geometry.bounding_rect()));
-                }
+                lost |= change.is_some();
                 to_mercator_copy(features, from)
             }
         };
@@ -566,8 +570,7 @@ pub fn tile_merged(
             })
             .collect();
     }
-    let mut outputs = archive_paths(manifest, out);
-    outputs.extend(store.map(Path::to_path_buf));
+    let outputs = archive_paths(manifest, out);
     let attribution = settings.attribution.clone().unwrap_or_else(|| {
         format!(
             "{} ({}): données des communes fondatrices, cadastre DGFiP",
@@ -589,7 +592,7 @@ pub fn tile_merged(
     // same fields (a tile lists its keys in the layer's field order).
     let fields = layer_fields(&layers);
     let previous = carry
-        .filter(|c| c.zooms == (minzoom, maxzoom) && c.fields == fields)
+        .filter(|c| !lost && c.zooms == (minzoom, maxzoom) && c.fields == fields)
         .map(|c| Previous {
             tiles: c.tiles,
             cut_zooms: c.cut_zooms,
@@ -600,6 +603,7 @@ pub fn tile_merged(
         &manifest.nom,
         &attribution,
         &outputs,
+        store,
         &options,
         previous.as_ref(),
         on_zoom,
