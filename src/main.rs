@@ -311,47 +311,19 @@ fn run(cli: Cli) -> Result<u8> {
             };
             let archives: Vec<(Option<String>, PathBuf)> = match &manifest {
                 Some(mpath) => {
-                    let (id, archive) = match rebuild::served_archive(mpath, &out) {
-                        Ok(a) => a,
+                    match rebuild::manifest_service(mpath, &out, rebuild_at.as_deref()) {
+                        Ok(service) => {
+                            if let Some(cron) = service.schedule {
+                                runtime.spawn(service.builds.clone().run_schedule(cron));
+                            }
+                            config.builds = Some(service.builds);
+                            vec![(Some(service.id), service.archive)]
+                        }
                         Err(e) => {
                             eprintln!("error: {e:#}");
                             return Ok(EXIT_INPUT);
                         }
-                    };
-                    let builder = rebuild::service_builder(mpath.clone(), out.clone());
-                    if !archive.exists() {
-                        tracing::info!("no {} yet: building first", archive.display());
-                        let o = builder();
-                        if !archive.exists() {
-                            eprintln!(
-                                "error: the build made no archive to serve ({}: {})",
-                                o.status,
-                                o.error.unwrap_or_default()
-                            );
-                            return Ok(EXIT_INPUT);
-                        }
                     }
-                    let token = std::env::var("TUILERIE_ADMIN_TOKEN").ok();
-                    if token.as_deref().is_none_or(str::is_empty) {
-                        tracing::info!("admin routes off (set TUILERIE_ADMIN_TOKEN to use them)");
-                    }
-                    let builds = std::sync::Arc::new(tuilerie_server::admin::Builds::new(
-                        std::sync::Arc::new(builder),
-                        token,
-                    ));
-                    if let Some(expr) = &rebuild_at {
-                        match tuilerie_server::admin::parse_schedule(expr) {
-                            Ok(cron) => {
-                                runtime.spawn(builds.clone().run_schedule(cron));
-                            }
-                            Err(e) => {
-                                eprintln!("error: {e}");
-                                return Ok(EXIT_INPUT);
-                            }
-                        }
-                    }
-                    config.builds = Some(builds);
-                    vec![(Some(id), archive)]
                 }
                 None => {
                     if rebuild_at.is_some() {

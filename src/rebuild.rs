@@ -3,8 +3,9 @@
 
 use crate::{load_manifest, EXIT_BUSY, EXIT_INPUT};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tuilerie_pipeline::{BuildError, BuildOptions, BuildReport};
-use tuilerie_server::admin::Outcome;
+use tuilerie_server::admin::{parse_schedule, Builds, Outcome, Schedule};
 
 /// A build that ran, or was refused before it could (the exit code and the message).
 pub enum Run {
@@ -43,7 +44,7 @@ pub fn build_manifest(path: &Path, out: &Path, options: &BuildOptions) -> anyhow
 }
 
 /// The service's builder: builds `manifest` into `out`, reports for `/admin/builds`.
-pub fn service_builder(manifest: PathBuf, out: PathBuf) -> impl Fn() -> Outcome + Send + Sync {
+fn service_builder(manifest: PathBuf, out: PathBuf) -> impl Fn() -> Outcome + Send + Sync {
     move || {
         let options = BuildOptions {
             quiet: true,
@@ -74,9 +75,54 @@ pub fn service_builder(manifest: PathBuf, out: PathBuf) -> impl Fn() -> Outcome 
     }
 }
 
+/// What `tuilerie serve MANIFEST` runs: the archive it serves under its id, its builds, and
+/// their schedule.
+pub struct ManifestService {
+    pub id: String,
+    pub archive: PathBuf,
+    pub builds: Arc<Builds>,
+    pub schedule: Option<Schedule>,
+}
+
+/// Set up `tuilerie serve MANIFEST`: check the schedule, build first when there is no archive
+/// to serve yet, and wire the builds (admin routes on when `TUILERIE_ADMIN_TOKEN` is set).
+/// `Err`: nothing to serve, or a bad schedule.
+pub fn manifest_service(
+    manifest: &Path,
+    out: &Path,
+    rebuild_at: Option<&str>,
+) -> anyhow::Result<ManifestService> {
+    let schedule = rebuild_at
+        .map(parse_schedule)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let (id, archive) = served_archive(manifest, out)?;
+    let builder = service_builder(manifest.to_path_buf(), out.to_path_buf());
+    if !archive.exists() {
+        tracing::info!("no {} yet: building first", archive.display());
+        let o = builder();
+        anyhow::ensure!(
+            archive.exists(),
+            "the build made no archive to serve ({}: {})",
+            o.status,
+            o.error.unwrap_or_default()
+        );
+    }
+    let token = std::env::var("TUILERIE_ADMIN_TOKEN").ok();
+    if token.as_deref().is_none_or(str::is_empty) {
+        tracing::info!("admin routes off (set TUILERIE_ADMIN_TOKEN to use them)");
+    }
+    Ok(ManifestService {
+        id,
+        archive,
+        builds: Arc::new(Builds::new(Arc::new(builder), token)),
+        schedule,
+    })
+}
+
 /// The archive `tuilerie serve MANIFEST` serves: the build's PMTiles (else its first archive),
 /// and its id (the manifest's file stem, made path-safe).
-pub fn served_archive(manifest: &Path, out: &Path) -> anyhow::Result<(String, PathBuf)> {
+fn served_archive(manifest: &Path, out: &Path) -> anyhow::Result<(String, PathBuf)> {
     let m = match load_manifest(manifest)? {
         Ok(m) => m,
         Err(e) => anyhow::bail!("{}: {e}", manifest.display()),

@@ -627,4 +627,20 @@ fn the_service_rebuilds_its_manifest_on_request_and_on_schedule() {
         .unwrap();
     assert!(logs.contains("started (schedule)"), "{logs}");
     assert!(logs.contains("admin routes off"), "{logs}");
+
+    // A schedule that is not cron: refused before anything is built.
+    let elsewhere = dir.path().join("elsewhere");
+    let o = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .arg("serve")
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&elsewhere)
+        .args(["--rebuild-at", "every night"])
+        .env("TUILERIE_BIND", free_addr().to_string())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--rebuild-at \"every night\""), "{err}");
+    assert!(!elsewhere.exists(), "nothing built for a bad schedule");
 }

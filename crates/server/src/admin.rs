@@ -208,6 +208,9 @@ impl Builds {
     }
 }
 
+/// A parsed `--rebuild-at` schedule.
+pub type Schedule = croner::Cron;
+
 /// A cron expression, local time: 5 fields (minute hour day-of-month month day-of-week), or
 /// 6 with the seconds first.
 pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {

@@ -141,6 +141,8 @@ pub fn write_tileset_from(
         let mut built: Vec<BuiltTile> = Vec::new();
         let mut carried: Vec<(TileId, &[u8])> = Vec::new();
         let mut whole = true;
+        // The zoom's shapes, once: an incremental zoom that must be rebuilt whole reuses them.
+        let mut shaped: Option<crate::shapes::ZoomShapes> = None;
         if let Some(p) = previous.filter(|p| !p.cut_zooms.contains(&z)) {
             let before = p.tiles.range(
                 TileId { z, x: 0, y: 0 }..=TileId {
@@ -157,10 +159,10 @@ pub fn write_tileset_from(
                     .collect();
                 whole = false;
                 if !dirty.is_empty() {
-                    let shaped = zoom_shapes(layers, &infos, z, options);
+                    let zs = shaped.insert(zoom_shapes(layers, &infos, z, options));
                     let fresh = build_zoom_in(
                         layers,
-                        &shaped.shapes,
+                        &zs.shapes,
                         z,
                         options,
                         &Cut::default(),
@@ -170,7 +172,7 @@ pub fn write_tileset_from(
                     whole = !fresh.iter().all(|t| options.budget.fits(t.measure()));
                     if !whole {
                         (zr.tiny, zr.squares, zr.dropped_small) =
-                            (shaped.tiny, shaped.squares, shaped.dropped_small);
+                            (zs.tiny, zs.squares, zs.dropped_small);
                         built = fresh;
                     }
                 }
@@ -178,7 +180,9 @@ pub fn write_tileset_from(
         }
         if whole {
             carried.clear();
-            let shaped = zoom_shapes(layers, &infos, z, options);
+            let shaped = shaped
+                .take()
+                .unwrap_or_else(|| zoom_shapes(layers, &infos, z, options));
             let (tiles, cut, cuts, over) =
                 tiles_within_budget(layers, &shaped.shapes, z, options, &options.budget)?;
             (zr.tiny, zr.squares, zr.dropped_small) =
