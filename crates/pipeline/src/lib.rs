@@ -9,6 +9,7 @@
 //! `tiles.mbtiles` by default) and `report.json`. A build held back by delivery errors keeps
 //! the archives of the last complete build: they are what is being served.
 
+mod carry;
 pub mod changes;
 pub mod gpkg;
 pub mod ingest;
@@ -233,6 +234,17 @@ pub fn build(
         next.deliveries.push(ds);
     }
     let hashing_ms = state_started.elapsed().as_millis() as u64;
+    // Something changed: the last drawing will be needed once merged; read it meanwhile.
+    let prefetch = prev
+        .as_ref()
+        .filter(|_| !changes.deliveries_read.is_empty())
+        .and_then(|s| {
+            Some(carry::LastDrawing::prefetch(
+                out,
+                s.tiles.as_ref()?,
+                &s.themes,
+            ))
+        });
     let keys: Vec<String> = next.deliveries.iter().map(|d| d.key.clone()).collect();
     let ingest_options = IngestOptions {
         quiet: options.quiet,
@@ -378,6 +390,7 @@ pub fn build(
                     &merged.themes,
                     prev_tiles.as_ref(),
                     prev.as_ref().map(|s| &s.themes),
+                    prefetch,
                     &mut changes,
                     &mut next,
                     options.quiet,
@@ -461,6 +474,7 @@ fn tile_step(
     themes: &BTreeMap<Theme, Vec<Feature>>,
     last: Option<&state::TilesState>,
     last_themes: Option<&BTreeMap<String, state::ThemeState>>,
+    prefetch: Option<carry::Prefetch>,
     changes: &mut Changes,
     next: &mut State,
     quiet: bool,
@@ -469,15 +483,34 @@ fn tile_step(
     let key_of = |t: &Theme| next.themes.get(t.name()).map(|s| s.key.clone());
     // Digests of the themes whose drawing is not kept under their key yet (merged again, or
     // the cache lost): computed once, to compare with the last build and for the next one.
-    let mut fresh: BTreeMap<Theme, Vec<changes::Digest>> = themes
+    let fresh_themes: Vec<(&Theme, &Vec<Feature>)> = themes
         .iter()
         .filter(|(t, _)| {
             key_of(t).is_none_or(|k| !state::cache_path(out, state::MERCATOR, &k).exists())
         })
-        .map(|(t, f)| (t.clone(), changes::digests(f)))
         .collect();
-    let carry =
-        last.and_then(|t| carry_over(out, t, themes, &fresh, last_themes, &next.themes, changes));
+    let mut fresh: BTreeMap<Theme, Vec<changes::Digest>> = std::thread::scope(|scope| {
+        let digests = scope.spawn(|| {
+            fresh_themes
+                .iter()
+                .map(|(t, f)| ((*t).clone(), changes::digests(f)))
+                .collect()
+        });
+        // Meanwhile, on this thread (PROJ objects stay on the thread that made them), the
+        // transformation the changed features will take to Web Mercator: PROJ takes tens of
+        // milliseconds to choose it.
+        if last.is_some() && !fresh_themes.is_empty() {
+            let _ = tuilerie_reproject::Reprojector::new(tiles::MERCATOR)
+                .describe(&manifest.working_crs);
+        }
+        digests.join().unwrap_or_default()
+    });
+    let carry = last.zip(last_themes).and_then(|(t, lt)| {
+        let drawing = prefetch
+            .and_then(carry::Prefetch::wait)
+            .unwrap_or_else(|| carry::LastDrawing::read(out, t, lt));
+        carry::carry_over(t, drawing, themes, &fresh, lt, &next.themes, changes)
+    });
     tracing::debug!(
         "tiles: carry-over ready in {} ms",
         started.elapsed().as_millis()
@@ -528,72 +561,4 @@ fn tile_step(
         Err(tiles::TilingError::Empty) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The carry-over of the last tileset: its tiles, each theme as it drew it, and for each
-/// theme merged again (its key changed) the features gone and come, from the digests.
-/// `None` (every tile built again) when a theme's last drawing is missing or a theme's
-/// unchanged features changed order.
-fn carry_over(
-    out: &Path,
-    last: &state::TilesState,
-    themes: &BTreeMap<Theme, Vec<Feature>>,
-    fresh: &BTreeMap<Theme, Vec<changes::Digest>>,
-    last_themes: Option<&BTreeMap<String, state::ThemeState>>,
-    next_themes: &BTreeMap<String, state::ThemeState>,
-    changes: &mut Changes,
-) -> Option<tiles::Carry> {
-    let mut per_theme = BTreeMap::new();
-    let mut mercator = BTreeMap::new();
-    for theme in themes.keys() {
-        let last_key = &last_themes?.get(theme.name())?.key;
-        let drawn: state::ThemeTiles = state::read_cache(out, state::MERCATOR, last_key)?;
-        if next_themes.get(theme.name()).map(|t| &t.key) != Some(last_key) {
-            let (removed, added, ordered) = changes::diff(&drawn.digests, fresh.get(theme)?);
-            changes.features.insert(
-                theme.name().to_string(),
-                changes::FeatureChanges {
-                    added: added.len(),
-                    removed: removed.len(),
-                    reordered: !ordered,
-                },
-            );
-            if !ordered {
-                return None;
-            }
-            per_theme.insert(theme.clone(), tiles::ThemeChange { removed, added });
-        }
-        mercator.insert(theme.clone(), drawn.features);
-    }
-    let path = out.join(state::STATE_DIR).join(&last.store);
-    let tiles = match tuilerie_tiles::store::read_store(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!("{e}: every tile is built again");
-            return None;
-        }
-    };
-    Some(tiles::Carry {
-        tiles,
-        zooms: (last.report.minzoom, last.report.maxzoom),
-        // Zooms cut to the budget, or with a tile over it: rebuilt whole.
-        cut_zooms: last
-            .report
-            .zooms
-            .iter()
-            .filter(|z| z.cut.is_some())
-            .map(|z| z.zoom)
-            .chain(
-                last.report
-                    .cuts
-                    .iter()
-                    .map(|c| c.tile.as_str())
-                    .chain(last.report.over_budget.iter().map(String::as_str))
-                    .filter_map(|t| t.split('/').next()?.parse::<u8>().ok()),
-            )
-            .collect(),
-        changes: per_theme,
-        mercator,
-        fields: last.fields.clone(),
-    })
 }

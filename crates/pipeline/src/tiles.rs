@@ -436,7 +436,14 @@ fn mercator_from_last(
         return None;
     }
     let new: Vec<Feature> = change.added.iter().map(|&i| features[i].clone()).collect();
-    let (fresh, failed) = to_mercator(new, from);
+    // A few features: on this thread, whose transformation the build made ready (a rayon
+    // thread would have PROJ choose it again).
+    let (fresh, failed) = if new.len() < 1000 {
+        let r = Reprojector::new(MERCATOR);
+        split_failed(new.into_iter().map(|f| mercator_one(&r, f, from)).collect())
+    } else {
+        to_mercator(new, from)
+    };
     if !failed.is_empty() {
         return Some((Vec::new(), failed));
     }

@@ -276,6 +276,23 @@ pub fn tile_value(v: &Value) -> Option<TileValue> {
     })
 }
 
+/// The MVT geometry of a feature whose geometry is in a tile's pixel space (no id, no tags
+/// yet); `None` when nothing of it is in the tile. A pure function of its input, so that a
+/// tile's features can be encoded on several threads ([`LayerBuilder::push`] then adds them
+/// in order).
+pub fn encode_geometry(
+    geometry: &Geometry<f64>,
+    extent: u32,
+    buffer: u32,
+) -> Result<Option<tile::Feature>, TileError> {
+    let Some(g) = prepare(geometry, extent, buffer).or_else(|| one_pixel(geometry, extent)) else {
+        return Ok(None);
+    };
+    g.to_mvt_unscaled()
+        .map(Some)
+        .map_err(|e| TileError::Encode(e.to_string()))
+}
+
 /// One layer of a tile, feature by feature.
 pub struct LayerBuilder {
     name: String,
@@ -305,14 +322,24 @@ impl LayerBuilder {
         id: Option<u64>,
         properties: &[(&str, &Value)],
     ) -> Result<bool, TileError> {
-        let prepared = prepare(geometry, self.extent, self.buffer)
-            .or_else(|| one_pixel(geometry, self.extent));
-        let Some(g) = prepared else {
-            return Ok(false);
-        };
-        let mut feature = g
-            .to_mvt_unscaled()
-            .map_err(|e| TileError::Encode(e.to_string()))?;
+        match encode_geometry(geometry, self.extent, self.buffer)? {
+            Some(feature) => {
+                self.push(feature, id, properties);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Add a feature whose geometry [`encode_geometry`] made (with this layer's extent and
+    /// buffer): its id and tags are set here, in the order features come, since the tags are
+    /// numbered by first use.
+    pub fn push(
+        &mut self,
+        mut feature: tile::Feature,
+        id: Option<u64>,
+        properties: &[(&str, &Value)],
+    ) {
         feature.id = id;
         for (key, value) in properties {
             if let Some(v) = tile_value(value) {
@@ -322,7 +349,6 @@ impl LayerBuilder {
             }
         }
         self.features.push(feature);
-        Ok(true)
     }
 
     pub fn is_empty(&self) -> bool {

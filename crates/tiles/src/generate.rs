@@ -6,7 +6,7 @@
 //! ([`crate::encode`]), then gzipped, ready for the archive.
 
 use crate::budget::{Cut, Measure};
-use crate::encode::{encode_tile, LayerBuilder, TileError};
+use crate::encode::{encode_geometry, encode_tile, LayerBuilder, TileError};
 use crate::gzip::gzip;
 use crate::layer::TileLayer;
 use crate::shapes::Shape;
@@ -17,6 +17,9 @@ use geozero::mvt::Message;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use tuilerie_model::{Feature, Value};
+
+/// A tile with at least this many shapes has their geometries encoded in parallel.
+const PARALLEL_SHAPES: usize = 1024;
 
 /// A finished tile.
 #[derive(Debug)]
@@ -127,23 +130,38 @@ fn build_tile(
         .iter()
         .map(|l| LayerBuilder::new(&l.name, options.extent, options.buffer))
         .collect();
+    // The geometries first (clip, snap, repair, encode: most of the work, and a pure function
+    // of each shape), on several threads in a tile with many shapes — the low zooms' few tiles
+    // hold every feature, and would otherwise keep one core busy while the other waits; then
+    // ids and tags, in order.
+    let encode = |&(_, _, si): &(u32, u32, u32)| {
+        let local: Geometry<f64> = shapes[si as usize]
+            .geometry(layers, z, options)
+            .map_coords(|c| geo::coord! { x: c.x - dx, y: c.y - dy });
+        encode_geometry(&local, options.extent, options.buffer)
+    };
+    let encoded: Vec<Result<Option<geozero::mvt::tile::Feature>, TileError>> =
+        if group.len() >= PARALLEL_SHAPES {
+            group.par_iter().with_min_len(256).map(encode).collect()
+        } else {
+            group.iter().map(encode).collect()
+        };
     let mut members = Vec::with_capacity(group.len());
-    for &(_, _, si) in group {
+    for (&(_, _, si), feature) in group.iter().zip(encoded) {
+        let Some(feature) = feature? else {
+            continue;
+        };
         let s = &shapes[si as usize];
         let layer = &layers[s.layer as usize];
         let f = &layer.features[s.feature as usize];
-        let local: Geometry<f64> = s
-            .geometry(layers, z, options)
-            .map_coords(|c| geo::coord! { x: c.x - dx, y: c.y - dy });
         let props: Vec<(&str, &Value)> = layer
             .fields
             .iter()
             .filter(|rule| rule.minzoom <= z)
             .filter_map(|rule| f.get(&rule.name).map(|v| (rule.name.as_str(), v)))
             .collect();
-        if builders[s.layer as usize].add(&local, feature_id(f), &props)? {
-            members.push(si);
-        }
+        builders[s.layer as usize].push(feature, feature_id(f), &props);
+        members.push(si);
     }
     if members.is_empty() {
         return Ok(None);
