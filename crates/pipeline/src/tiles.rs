@@ -11,7 +11,7 @@ use tuilerie_model::{CrsRef, Feature, Manifest, Provenance, Theme};
 use tuilerie_reproject::Reprojector;
 use tuilerie_tiles::store::StoreSink;
 use tuilerie_tiles::{
-    archive, zooms, Budget, FieldRule, Previous, TileId, TileLayer, TileOptions, TileSink,
+    archive, zooms, Budget, Changed, FieldRule, Previous, TileId, TileLayer, TileOptions, TileSink,
     TilingReport,
 };
 
@@ -480,12 +480,11 @@ pub fn tile_merged(
     store: Option<&Path>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
 ) -> Result<(TilingReport, MercatorThemes, LayerFields), TilingError> {
-    use geo::BoundingRect;
     let started = std::time::Instant::now();
     let settings = &manifest.tiles;
     let mut layers: Vec<TileLayer> = Vec::new();
     // Where the changed features were and are, in Web Mercator.
-    let mut changed: Vec<geo::Rect<f64>> = Vec::new();
+    let mut changed: Vec<Changed> = Vec::new();
     // A changed theme whose last copy does not fit its change: where its gone features were
     // is unknown, so nothing is carried over.
     let mut lost = false;
@@ -501,7 +500,7 @@ pub fn tile_merged(
                     c.removed
                         .iter()
                         .filter_map(|&i| last.get(i))
-                        .filter_map(|f| f.geometry.bounding_rect()),
+                        .filter_map(|f| Changed::of(&f.geometry)),
                 );
                 mercator_from_last(last, c, features, from)
             }
@@ -527,7 +526,7 @@ pub fn tile_merged(
                 c.added
                     .iter()
                     .filter_map(|&i| kept.get(i))
-                    .filter_map(|f| f.geometry.bounding_rect()),
+                    .filter_map(|f| Changed::of(&f.geometry)),
             );
         }
         if let Some((f, e)) = failed.first() {

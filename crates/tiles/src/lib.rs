@@ -30,7 +30,7 @@ pub use budget::Budget;
 pub use encode::{encode_tile, LayerBuilder, TileError};
 pub use layer::{FieldRule, TileLayer};
 pub use tile::TileId;
-pub use tileset::{write_tileset, write_tileset_from, Previous, TilingReport, ZoomReport};
+pub use tileset::{write_tileset, write_tileset_from, Changed, Previous, TilingReport, ZoomReport};
 
 /// How tiles are cut.
 #[derive(Debug, Clone, Copy, PartialEq)]

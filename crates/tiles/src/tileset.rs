@@ -82,8 +82,48 @@ pub struct Previous {
     /// Zooms the earlier tileset had to cut to fit the budget: rebuilt whole (a zoom's cut
     /// depends on every tile of it).
     pub cut_zooms: Vec<u8>,
-    /// Web Mercator envelopes of every feature that changed: where it was, where it is.
-    pub changed: Vec<Rect<f64>>,
+    /// Every feature that changed: where it was, where it is.
+    pub changed: Vec<Changed>,
+}
+
+/// A feature of an incremental rebuild that came, went or changed (one for its old version,
+/// one for its new).
+#[derive(Debug, Clone, Copy)]
+pub struct Changed {
+    /// Web Mercator envelope.
+    pub bbox: Rect<f64>,
+    /// Area (Web Mercator m²) of a polygon; `None` for lines and points. A polygon tiny at a
+    /// zoom is folded into its tile's accumulation squares, which it can move anywhere in
+    /// that tile: its neighbours, which draw those squares in their buffer, are rebuilt too.
+    pub polygon_area: Option<f64>,
+}
+
+impl Changed {
+    /// The change of `geometry` (Web Mercator); `None` for an empty one.
+    pub fn of(geometry: &geo::Geometry<f64>) -> Option<Changed> {
+        use geo::{Area, BoundingRect};
+        let polygon_area = matches!(
+            geometry,
+            geo::Geometry::Polygon(_)
+                | geo::Geometry::MultiPolygon(_)
+                | geo::Geometry::Rect(_)
+                | geo::Geometry::Triangle(_)
+                | geo::Geometry::GeometryCollection(_)
+        )
+        .then(|| geometry.unsigned_area());
+        Some(Changed {
+            bbox: geometry.bounding_rect()?,
+            polygon_area,
+        })
+    }
+
+    /// Whether it may be folded into accumulation squares at the zoom of `units_per_metre`
+    /// (erring on the side of yes).
+    fn may_be_tiny(&self, units_per_metre: f64, options: &TileOptions) -> bool {
+        let tiny_area = f64::from(options.tiny_side).powi(2);
+        self.polygon_area
+            .is_some_and(|a| a * units_per_metre * units_per_metre < tiny_area * 1.001)
+    }
 }
 
 /// Tile `layers` at every zoom of `meta.minzoom..=meta.maxzoom` into `sinks`.
@@ -232,11 +272,12 @@ pub fn write_tileset_from(
 }
 
 /// The tiles `(x, y)` of zoom `z` a change can alter: those its envelopes reach, buffer
-/// included, and their neighbours (a tiny polygon that changes moves the accumulation squares
-/// of its whole tile, which the neighbours draw in their buffer). `None` when there would be
-/// more than `limit`: the zoom is then rebuilt whole.
+/// included, and for a polygon tiny at this zoom the neighbours of those too (a tiny polygon
+/// that changes moves the accumulation squares of its whole tile, which the neighbours draw
+/// in their buffer). `None` when there would be more than `limit`: the zoom is then rebuilt
+/// whole.
 fn dirty_tiles(
-    changed: &[Rect<f64>],
+    changed: &[Changed],
     z: u8,
     options: &TileOptions,
     limit: usize,
@@ -247,15 +288,19 @@ fn dirty_tiles(
     let last = ((1u64 << z) - 1) as u32;
     let index = |v: f64| (v / extent).floor().clamp(0.0, f64::from(last)) as u32;
     let mut dirty = HashSet::new();
-    for r in changed {
-        let px = Rect::new(to_zoom_pixels(r.min(), k), to_zoom_pixels(r.max(), k));
+    for c in changed {
+        let ring = u32::from(c.may_be_tiny(k, options));
+        let px = Rect::new(
+            to_zoom_pixels(c.bbox.min(), k),
+            to_zoom_pixels(c.bbox.max(), k),
+        );
         let (x0, x1) = (
-            index(px.min().x - margin).saturating_sub(1),
-            (index(px.max().x + margin) + 1).min(last),
+            index(px.min().x - margin).saturating_sub(ring),
+            (index(px.max().x + margin) + ring).min(last),
         );
         let (y0, y1) = (
-            index(px.min().y - margin).saturating_sub(1),
-            (index(px.max().y + margin) + 1).min(last),
+            index(px.min().y - margin).saturating_sub(ring),
+            (index(px.max().y + margin) + ring).min(last),
         );
         let n = (u64::from(x1 - x0) + 1) * (u64::from(y1 - y0) + 1);
         if n + dirty.len() as u64 > limit as u64 {
@@ -341,5 +386,58 @@ fn tiles_within_budget(
 impl From<ArchiveError> for TileError {
     fn from(e: ArchiveError) -> Self {
         TileError::Archive(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tile::HALF_WORLD;
+    use geo::{coord, Geometry, LineString};
+
+    /// A square of `side` metres (Web Mercator) around the centre of tile (x, y) of zoom `z`.
+    fn square_in_tile(z: u8, x: u32, y: u32, side: f64) -> Geometry<f64> {
+        let size = 2.0 * HALF_WORLD / f64::from(1u32 << z);
+        let cx = -HALF_WORLD + (f64::from(x) + 0.5) * size;
+        let cy = HALF_WORLD - (f64::from(y) + 0.5) * size;
+        let h = side / 2.0;
+        Rect::new(
+            coord! { x: cx - h, y: cy - h },
+            coord! { x: cx + h, y: cy + h },
+        )
+        .to_polygon()
+        .into()
+    }
+
+    fn dirty(g: &Geometry<f64>, z: u8) -> HashSet<(u32, u32)> {
+        let changed = [Changed::of(g).expect("a geometry")];
+        dirty_tiles(&changed, z, &TileOptions::default(), 1000).expect("under the limit")
+    }
+
+    #[test]
+    fn a_changed_parcel_dirties_its_tile_and_a_tiny_one_its_neighbours_too() {
+        let (z, x, y) = (13, 4150, 2818);
+        // 50 m × 50 m: drawn as itself at z13, inside one tile even with the buffer.
+        assert_eq!(
+            dirty(&square_in_tile(z, x, y, 50.0), z),
+            HashSet::from([(x, y)])
+        );
+        // 1 m²: folded into its tile's accumulation squares, which the neighbours draw.
+        let tiny = dirty(&square_in_tile(z, x, y, 1.0), z);
+        assert_eq!(tiny.len(), 9);
+        assert!(tiny.contains(&(x - 1, y - 1)) && tiny.contains(&(x + 1, y + 1)));
+        // A line is never accumulated: no neighbours, however short.
+        let Geometry::Polygon(p) = square_in_tile(z, x, y, 1.0) else {
+            unreachable!()
+        };
+        let line: Geometry<f64> = LineString::from(p.exterior().0[..2].to_vec()).into();
+        assert_eq!(dirty(&line, z), HashSet::from([(x, y)]));
+    }
+
+    #[test]
+    fn a_change_reaching_too_many_tiles_rebuilds_the_zoom() {
+        let big = square_in_tile(13, 4150, 2818, 200_000.0);
+        let changed = [Changed::of(&big).expect("a geometry")];
+        assert!(dirty_tiles(&changed, 13, &TileOptions::default(), 100).is_none());
     }
 }
