@@ -74,11 +74,34 @@ fn write_merged(
     merged: &merge::Merged,
     rejects: &[Reject],
 ) -> Result<(), BuildError> {
-    for (theme, features) in &merged.themes {
-        let path = out.join(format!("{}.fgb", theme.name()));
-        write::write_theme(&path, theme, features, &manifest.working_crs)?;
-    }
-    merge::write_decisions_csv(&out.join(DECISIONS_CSV), &merged.decisions)?;
+    // The FlatGeobuf layers and the CSV on a thread of their own while GDAL writes the
+    // GeoPackage: the longest of the outputs, which a rebuild otherwise waits for.
+    std::thread::scope(|scope| {
+        let side = scope.spawn(|| {
+            for (theme, features) in &merged.themes {
+                let path = out.join(format!("{}.fgb", theme.name()));
+                write::write_theme(&path, theme, features, &manifest.working_crs)?;
+            }
+            merge::write_decisions_csv(&out.join(DECISIONS_CSV), &merged.decisions)
+        });
+        let gpkg = write_merged_gpkg(out, manifest, merged, rejects);
+        let side = side.join().unwrap_or_else(|_| {
+            Err(BuildError::Write {
+                path: out.to_path_buf(),
+                reason: "internal error while writing the FlatGeobuf layers".into(),
+            })
+        });
+        side.and(gpkg)
+    })
+}
+
+/// `merged.gpkg`: every theme, the QA findings, the decisions and the rejects.
+fn write_merged_gpkg(
+    out: &Path,
+    manifest: &Manifest,
+    merged: &merge::Merged,
+    rejects: &[Reject],
+) -> Result<(), BuildError> {
     let prov: Vec<Vec<[tuilerie_model::Value; 4]>> = merged
         .themes
         .values()
@@ -268,6 +291,7 @@ pub fn build(
     report.timings_ms.insert("state".into(), hashing_ms);
     let write_started = Instant::now();
     let archives = tiles::archive_paths(manifest, out);
+    let rejects_path = out.join("rejects.gpkg");
     // The last tileset can be carried over only if its archives are as that build left them.
     let prev_tiles = prev.as_ref().and_then(|s| {
         let intact = archives.iter().all(|a| {
@@ -374,6 +398,7 @@ pub fn build(
                 let t = Instant::now();
                 if !unchanged {
                     write_merged(out, manifest, &merged, &ingested.rejects)?;
+                    write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;
                 }
                 Ok::<u64, BuildError>(t.elapsed().as_millis() as u64)
             });
@@ -422,10 +447,12 @@ pub fn build(
             }
         }
         report.tiles = tiling;
+        // Freeing the merged features takes tens of milliseconds the build need not wait for.
+        std::thread::spawn(move || drop(merged));
     }
-    let rejects_path = out.join("rejects.gpkg");
-    // Not when nothing changed (the file is as the last build left it: its stamp held).
-    if changes.outputs_written || !report.errors.is_empty() {
+    // Written with the outputs when they are; here when the build is held back (the file
+    // then says why). Not when nothing changed (it is as the last build left it).
+    if !changes.outputs_written && !report.errors.is_empty() {
         write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;
     }
     report.outputs.push(report::OutputReport {
