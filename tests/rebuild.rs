@@ -11,6 +11,7 @@ mod common;
 
 use common::http::request;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -157,6 +158,82 @@ fn tile_diff(before: &Path, after: &Path) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// `merged.gpkg`'s rows as `tests/tools/gpkg_rows.py` reads them (Python's sqlite3).
+fn gpkg_rows(path: &Path) -> serde_json::Value {
+    let o = Command::new("python3")
+        .arg(common::root().join("tests/tools/gpkg_rows.py"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A layer's rows: fid → digest of the other columns.
+fn rows_of(g: &serde_json::Value, layer: &str) -> BTreeMap<i64, String> {
+    g[layer]["rows"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(fid, d)| (fid.parse().unwrap(), d.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// The incremental `merged.gpkg` (`inc`, updated in place) holds the rows of the full build's
+/// (`full`), with the same spatial index and extents; each parcel unchanged since `before`
+/// kept its fid, and new ones took fids above the others.
+fn check_gpkg(before: &serde_json::Value, inc: &serde_json::Value, full: &serde_json::Value) {
+    assert_eq!(inc["layers"], full["layers"]);
+    for layer in inc["layers"].as_array().unwrap() {
+        let layer = layer.as_str().unwrap();
+        let sorted = |g: &serde_json::Value| {
+            let mut v: Vec<String> = rows_of(g, layer).into_values().collect();
+            v.sort();
+            v
+        };
+        assert!(
+            sorted(inc) == sorted(full),
+            "merged.gpkg, {layer}: rows differ"
+        );
+        // The spatial index holds every row with a geometry, and nothing else.
+        assert_eq!(inc[layer]["rtree"], inc[layer]["with_geometry"], "{layer}");
+        let extent = |g: &serde_json::Value| -> Vec<Option<f64>> {
+            g[layer]["extent"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64())
+                .collect()
+        };
+        for (x, y) in extent(inc).into_iter().zip(extent(full)) {
+            assert!(
+                x.zip(y).map_or(x == y, |(x, y)| (x - y).abs() < 1e-6),
+                "{layer}: extent {:?} vs {:?}",
+                inc[layer]["extent"],
+                full[layer]["extent"]
+            );
+        }
+    }
+    let (old, new) = (rows_of(before, "parcelles"), rows_of(inc, "parcelles"));
+    let old_fid: BTreeMap<&String, i64> = old.iter().map(|(f, d)| (d, *f)).collect();
+    let top = old.keys().max().copied().unwrap_or(0);
+    let (mut kept, mut came) = (0, 0);
+    for (fid, d) in &new {
+        match old_fid.get(d) {
+            Some(f) => {
+                assert_eq!(f, fid, "an unchanged parcel changed fid");
+                kept += 1;
+            }
+            None => {
+                assert!(*fid > top, "new parcel with fid {fid}, not above {top}");
+                came += 1;
+            }
+        }
+    }
+    // Removed 4 + moved 3 + edited 3 gone; added 2 + moved 3 + edited 3 come.
+    assert_eq!((old.len() - kept, came), (10, 8));
+}
+
 fn free_addr() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
@@ -220,6 +297,7 @@ fn one_changed_delivery_rebuilds_its_area_only_is_served_live_and_equals_a_full_
     assert_eq!(first["changes"]["full"], "first build in this folder");
     let before = dir.path().join("before.pmtiles");
     std::fs::copy(a.join("tiles.pmtiles"), &before).unwrap();
+    let gpkg_before = gpkg_rows(&a.join("merged.gpkg"));
     let addr = free_addr();
     let server = serve(&a.join("tiles.pmtiles"), addr);
 
@@ -259,6 +337,7 @@ fn one_changed_delivery_rebuilds_its_area_only_is_served_live_and_equals_a_full_
     // Removed 4 + moved 3 + edited 3 gone; added 2 + moved 3 + edited 3 come.
     assert_eq!(c["features"]["parcelles"]["removed"], 10, "{c}");
     assert_eq!(c["features"]["parcelles"]["added"], 8, "{c}");
+    assert_eq!(c["gpkg_updated_in_place"], true, "{c}");
     let (built, carried) = (
         c["tiles_regenerated"].as_u64().unwrap(),
         c["tiles_carried"].as_u64().unwrap(),
@@ -325,6 +404,12 @@ fn one_changed_delivery_rebuilds_its_area_only_is_served_live_and_equals_a_full_
             "{f}: the incremental build differs from the full one"
         );
     }
+    // merged.gpkg, updated in place: the full build's rows, parcels keeping their fids.
+    check_gpkg(
+        &gpkg_before,
+        &gpkg_rows(&a.join("merged.gpkg")),
+        &gpkg_rows(&b.join("merged.gpkg")),
+    );
     let d = tile_diff(&b.join("tiles.pmtiles"), &a.join("tiles.pmtiles"));
     assert_eq!(d["changed"], serde_json::json!([]));
     assert_eq!(d["tiles_before"], d["tiles_after"]);

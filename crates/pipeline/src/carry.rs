@@ -19,11 +19,67 @@ pub(crate) struct LastDrawing {
     tiles: Result<BTreeMap<TileId, Vec<u8>>, String>,
 }
 
+/// What a build needs of the last one before cutting tiles: its drawing, and the fids of
+/// every theme with what changed in it, for `merged.gpkg`.
+pub(crate) struct Last {
+    pub drawing: Option<LastDrawing>,
+    /// Per theme: fids and the change since the last build (for themes whose last drawing
+    /// was there: otherwise fids from 1 and the whole theme "come").
+    pub fids: BTreeMap<Theme, (Vec<i64>, crate::gpkg::LayerChange)>,
+    /// Whether every theme's last fids were there: the last `merged.gpkg` can then be updated.
+    pub all_known: bool,
+}
+
+impl Last {
+    /// Fids for the merged `themes` from the last drawing: a theme merged again (its digests
+    /// in `fresh`) is compared with it; an unchanged one takes its fids as they were.
+    pub(crate) fn new(
+        drawing: Option<LastDrawing>,
+        themes: &BTreeMap<Theme, Vec<Feature>>,
+        fresh: &BTreeMap<Theme, Vec<changes::Digest>>,
+    ) -> Last {
+        let mut all_known = drawing.is_some();
+        let fids = themes
+            .iter()
+            .map(|(theme, features)| {
+                let last = drawing
+                    .as_ref()
+                    .and_then(|d| d.themes.get(theme.name())?.as_ref());
+                let last = last.map(|t| (t.digests.as_slice(), t.fids.as_slice()));
+                all_known &= last.is_some_and(|(d, f)| d.len() == f.len());
+                let assigned = match fresh.get(theme) {
+                    Some(new) => crate::fids::assign(new, last),
+                    // Unchanged: the same features as last time, the same fids.
+                    None => match last.filter(|(_, f)| f.len() == features.len()) {
+                        Some((_, f)) => (
+                            f.to_vec(),
+                            crate::gpkg::LayerChange {
+                                gone: Vec::new(),
+                                come: Vec::new(),
+                            },
+                        ),
+                        None => {
+                            all_known = false;
+                            crate::fids::assign(&changes::digests(features), None)
+                        }
+                    },
+                };
+                (theme.clone(), assigned)
+            })
+            .collect();
+        Last {
+            drawing,
+            fids,
+            all_known,
+        }
+    }
+}
+
 impl LastDrawing {
     /// Read it now.
     pub(crate) fn read(
         out: &Path,
-        last: &TilesState,
+        last: Option<&TilesState>,
         themes: &BTreeMap<String, ThemeState>,
     ) -> LastDrawing {
         let themes = themes
@@ -33,8 +89,13 @@ impl LastDrawing {
                 (name.clone(), drawn)
             })
             .collect();
-        let path = out.join(state::STATE_DIR).join(&last.store);
-        let tiles = tuilerie_tiles::store::read_store(&path).map_err(|e| e.to_string());
+        let tiles = match last {
+            Some(last) => {
+                let path = out.join(state::STATE_DIR).join(&last.store);
+                tuilerie_tiles::store::read_store(&path).map_err(|e| e.to_string())
+            }
+            None => Err("no tileset in the last build".into()),
+        };
         LastDrawing { themes, tiles }
     }
 
@@ -42,13 +103,13 @@ impl LastDrawing {
     /// would otherwise wait for the merge to end).
     pub(crate) fn prefetch(
         out: &Path,
-        last: &TilesState,
+        last: Option<&TilesState>,
         themes: &BTreeMap<String, ThemeState>,
     ) -> Prefetch {
-        let (out, last, themes): (PathBuf, TilesState, _) =
-            (out.to_path_buf(), last.clone(), themes.clone());
+        let (out, last, themes): (PathBuf, Option<TilesState>, _) =
+            (out.to_path_buf(), last.cloned(), themes.clone());
         Prefetch(std::thread::spawn(move || {
-            LastDrawing::read(&out, &last, &themes)
+            LastDrawing::read(&out, last.as_ref(), &themes)
         }))
     }
 }

@@ -26,6 +26,9 @@ pub struct Changes {
     pub features: BTreeMap<String, FeatureChanges>,
     /// Whether the output files were written again (not when nothing changed).
     pub outputs_written: bool,
+    /// Whether `merged.gpkg` was updated in place (its rows gone deleted, its rows come
+    /// inserted, each parcel keeping its fid) rather than written whole.
+    pub gpkg_updated_in_place: bool,
     /// Tiles built by this run and carried over from the last tileset; zooms rebuilt whole.
     pub tiles_regenerated: usize,
     pub tiles_carried: usize,
@@ -74,6 +77,9 @@ impl Changes {
                         f.removed,
                         if f.reordered { " (reordered)" } else { "" }
                     ));
+                }
+                if self.gpkg_updated_in_place {
+                    s.push_str("; merged.gpkg updated in place");
                 }
             }
         }

@@ -11,6 +11,7 @@
 
 mod carry;
 pub mod changes;
+mod fids;
 pub mod gpkg;
 pub mod ingest;
 pub mod lock;
@@ -73,7 +74,9 @@ fn write_merged(
     manifest: &Manifest,
     merged: &merge::Merged,
     rejects: &[Reject],
-) -> Result<(), BuildError> {
+    fids: &BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>,
+    in_place: bool,
+) -> Result<bool, BuildError> {
     // The FlatGeobuf layers and the CSV on a thread of their own while GDAL writes the
     // GeoPackage: the longest of the outputs, which a rebuild otherwise waits for.
     std::thread::scope(|scope| {
@@ -84,7 +87,7 @@ fn write_merged(
             }
             merge::write_decisions_csv(&out.join(DECISIONS_CSV), &merged.decisions)
         });
-        let gpkg = write_merged_gpkg(out, manifest, merged, rejects);
+        let gpkg = write_merged_gpkg(out, manifest, merged, rejects, fids, in_place);
         let side = side.join().unwrap_or_else(|_| {
             Err(BuildError::Write {
                 path: out.to_path_buf(),
@@ -95,37 +98,68 @@ fn write_merged(
     })
 }
 
-/// `merged.gpkg`: every theme, the QA findings, the decisions and the rejects.
+/// `merged.gpkg`: every theme (each feature with its fid), the QA findings, the decisions
+/// and the rejects; with `in_place`, the last one updated (its themes' rows gone and come, the
+/// other layers replaced) when it can be, else written whole. Returns whether it was updated.
 fn write_merged_gpkg(
     out: &Path,
     manifest: &Manifest,
     merged: &merge::Merged,
     rejects: &[Reject],
-) -> Result<(), BuildError> {
+    fids: &BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>,
+    in_place: bool,
+) -> Result<bool, BuildError> {
     let prov: Vec<Vec<[tuilerie_model::Value; 4]>> = merged
         .themes
         .values()
         .map(|f| write::provenance_values(f))
         .collect();
-    let mut layers: Vec<(String, write::Table<'_>)> = merged
-        .themes
-        .iter()
-        .zip(&prov)
-        .map(|((theme, features), p)| {
-            (
-                theme.name().to_string(),
-                write::theme_table(theme, features, p),
-            )
-        })
-        .collect();
     let qa_values = merge::qa_values(&merged.qa);
-    layers.push(("qa".into(), merge::qa_table(&merged.qa, &qa_values)));
     let (dv, dp) = merge::decisions_rows(&merged.decisions);
-    layers.push(("decisions".into(), merge::decisions_table(&dv, &dp)));
     let rv = write::rejects_values(rejects);
-    layers.push(("rejects".into(), write::rejects_table(rejects, &rv)));
-    gpkg::write_gpkg(&out.join(MERGED_GPKG), layers, &manifest.working_crs)?;
-    Ok(())
+    let layers = |with_changes: bool| {
+        let mut layers: Vec<(gpkg::GpkgLayer<'_>, Option<gpkg::LayerChange>)> = merged
+            .themes
+            .iter()
+            .zip(&prov)
+            .map(|((theme, features), p)| {
+                let assigned = fids.get(theme);
+                let layer = gpkg::GpkgLayer {
+                    name: theme.name().to_string(),
+                    table: write::theme_table(theme, features, p),
+                    fids: assigned.map(|(f, _)| f.as_slice()),
+                };
+                let change = assigned.filter(|_| with_changes).map(|(_, c)| c.clone());
+                (layer, change)
+            })
+            .collect();
+        layers.push((
+            gpkg::GpkgLayer::numbered("qa", merge::qa_table(&merged.qa, &qa_values)),
+            None,
+        ));
+        layers.push((
+            gpkg::GpkgLayer::numbered("decisions", merge::decisions_table(&dv, &dp)),
+            None,
+        ));
+        layers.push((
+            gpkg::GpkgLayer::numbered("rejects", write::rejects_table(rejects, &rv)),
+            None,
+        ));
+        layers
+    };
+    let path = out.join(MERGED_GPKG);
+    if in_place {
+        match gpkg::update_gpkg(&path, layers(true)) {
+            Ok(true) => return Ok(true),
+            Ok(false) => tracing::debug!(
+                "{}: layers or fields changed, written whole",
+                path.display()
+            ),
+            Err(e) => tracing::warn!("{e}: written whole instead of updated"),
+        }
+    }
+    let whole = layers(false).into_iter().map(|(l, _)| l).collect();
+    gpkg::write_gpkg(&path, whole, &manifest.working_crs).map(|()| false)
 }
 
 /// Why a build could not run at all (problems with single deliveries are in the report).
@@ -261,13 +295,7 @@ pub fn build(
     let prefetch = prev
         .as_ref()
         .filter(|_| !changes.deliveries_read.is_empty())
-        .and_then(|s| {
-            Some(carry::LastDrawing::prefetch(
-                out,
-                s.tiles.as_ref()?,
-                &s.themes,
-            ))
-        });
+        .map(|s| carry::LastDrawing::prefetch(out, s.tiles.as_ref(), &s.themes));
     let keys: Vec<String> = next.deliveries.iter().map(|d| d.key.clone()).collect();
     let ingest_options = IngestOptions {
         quiet: options.quiet,
@@ -391,16 +419,45 @@ pub fn build(
         });
         changes.outputs_written = !unchanged;
         report.outputs.extend(merged_outputs(out, &merged));
+        let carried_as_is = unchanged && prev_tiles.is_some();
+        // What the last build drew (read meanwhile), the digests of the themes merged again
+        // and every merged feature's fid in merged.gpkg.
+        let (last, fresh) = if carried_as_is {
+            (None, BTreeMap::new())
+        } else {
+            let fresh = fresh_digests(manifest, out, &merged.themes, &next, prev_tiles.is_some());
+            let drawing = prefetch.and_then(carry::Prefetch::wait).or_else(|| {
+                let s = prev.as_ref()?;
+                Some(carry::LastDrawing::read(out, s.tiles.as_ref(), &s.themes))
+            });
+            let last = carry::Last::new(drawing, &merged.themes, &fresh);
+            (Some(last), fresh)
+        };
+        // The last merged.gpkg is updated in place when every theme's fids are known and the
+        // file is as that build left it.
+        let gpkg_path = std::fs::canonicalize(out.join(MERGED_GPKG)).ok();
+        let in_place = last.as_ref().is_some_and(|l| l.all_known)
+            && prev.as_ref().is_some_and(|s| {
+                s.outputs
+                    .iter()
+                    .any(|o| Some(&o.path) == gpkg_path.as_ref() && o.holds())
+            });
+        let (fids, drawing) = match last {
+            Some(l) => (l.fids, l.drawing),
+            None => (BTreeMap::new(), None),
+        };
         // 4. Tiles: only those the changed features reach, when the last tileset is usable.
         let tiles_started = Instant::now();
         let (written, tiling) = std::thread::scope(|scope| {
             let writer = scope.spawn(|| {
                 let t = Instant::now();
+                let mut updated = false;
                 if !unchanged {
-                    write_merged(out, manifest, &merged, &ingested.rejects)?;
+                    updated =
+                        write_merged(out, manifest, &merged, &ingested.rejects, &fids, in_place)?;
                     write::write_rejects(&rejects_path, &ingested.rejects, &manifest.working_crs)?;
                 }
-                Ok::<u64, BuildError>(t.elapsed().as_millis() as u64)
+                Ok::<(u64, bool), BuildError>((t.elapsed().as_millis() as u64, updated))
             });
             let tiling = match prev_tiles.clone().filter(|_| unchanged) {
                 Some(t) => {
@@ -415,7 +472,9 @@ pub fn build(
                     &merged.themes,
                     prev_tiles.as_ref(),
                     prev.as_ref().map(|s| &s.themes),
-                    prefetch,
+                    fresh,
+                    drawing,
+                    &fids,
                     &mut changes,
                     &mut next,
                     options.quiet,
@@ -429,7 +488,9 @@ pub fn build(
             });
             (written, tiling)
         });
-        report.timings_ms.insert("outputs".into(), written?);
+        let (outputs_ms, updated) = written?;
+        report.timings_ms.insert("outputs".into(), outputs_ms);
+        changes.gpkg_updated_in_place = updated;
         let tiling = tiling?;
         pause_point("written");
         report
@@ -491,6 +552,40 @@ pub fn build(
     Ok(report)
 }
 
+/// The digests of the themes whose drawing is not kept under their key yet (merged again, or
+/// the cache lost): computed once, to compare with the last build and for the next one. With
+/// `warm`, the Web Mercator transformation is made ready meanwhile on this thread, which
+/// reprojects the changed features (PROJ objects stay on the thread that made them, and PROJ
+/// takes tens of milliseconds to choose one).
+fn fresh_digests(
+    manifest: &Manifest,
+    out: &Path,
+    themes: &BTreeMap<Theme, Vec<Feature>>,
+    next: &State,
+    warm: bool,
+) -> BTreeMap<Theme, Vec<changes::Digest>> {
+    let key_of = |t: &Theme| next.themes.get(t.name()).map(|s| s.key.clone());
+    let fresh_themes: Vec<(&Theme, &Vec<Feature>)> = themes
+        .iter()
+        .filter(|(t, _)| {
+            key_of(t).is_none_or(|k| !state::cache_path(out, state::MERCATOR, &k).exists())
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let digests = scope.spawn(|| {
+            fresh_themes
+                .iter()
+                .map(|(t, f)| ((*t).clone(), changes::digests(f)))
+                .collect()
+        });
+        if warm && !fresh_themes.is_empty() {
+            let _ = tuilerie_reproject::Reprojector::new(tiles::MERCATOR)
+                .describe(&manifest.working_crs);
+        }
+        digests.join().unwrap_or_default()
+    })
+}
+
 /// The tiles step of a build: every tile, or only those the changed features reach when the
 /// last tileset (`last`) can be carried over; records the new tileset in `next`, and each
 /// theme as drawn ([`state::ThemeTiles`]) for the next build.
@@ -501,41 +596,17 @@ fn tile_step(
     themes: &BTreeMap<Theme, Vec<Feature>>,
     last: Option<&state::TilesState>,
     last_themes: Option<&BTreeMap<String, state::ThemeState>>,
-    prefetch: Option<carry::Prefetch>,
+    mut fresh: BTreeMap<Theme, Vec<changes::Digest>>,
+    drawing: Option<carry::LastDrawing>,
+    fids: &BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>,
     changes: &mut Changes,
     next: &mut State,
     quiet: bool,
 ) -> Result<Option<tuilerie_tiles::TilingReport>, BuildError> {
     let started = Instant::now();
     let key_of = |t: &Theme| next.themes.get(t.name()).map(|s| s.key.clone());
-    // Digests of the themes whose drawing is not kept under their key yet (merged again, or
-    // the cache lost): computed once, to compare with the last build and for the next one.
-    let fresh_themes: Vec<(&Theme, &Vec<Feature>)> = themes
-        .iter()
-        .filter(|(t, _)| {
-            key_of(t).is_none_or(|k| !state::cache_path(out, state::MERCATOR, &k).exists())
-        })
-        .collect();
-    let mut fresh: BTreeMap<Theme, Vec<changes::Digest>> = std::thread::scope(|scope| {
-        let digests = scope.spawn(|| {
-            fresh_themes
-                .iter()
-                .map(|(t, f)| ((*t).clone(), changes::digests(f)))
-                .collect()
-        });
-        // Meanwhile, on this thread (PROJ objects stay on the thread that made them), the
-        // transformation the changed features will take to Web Mercator: PROJ takes tens of
-        // milliseconds to choose it.
-        if last.is_some() && !fresh_themes.is_empty() {
-            let _ = tuilerie_reproject::Reprojector::new(tiles::MERCATOR)
-                .describe(&manifest.working_crs);
-        }
-        digests.join().unwrap_or_default()
-    });
     let carry = last.zip(last_themes).and_then(|(t, lt)| {
-        let drawing = prefetch
-            .and_then(carry::Prefetch::wait)
-            .unwrap_or_else(|| carry::LastDrawing::read(out, t, lt));
+        let drawing = drawing.unwrap_or_else(|| carry::LastDrawing::read(out, Some(t), lt));
         carry::carry_over(t, drawing, themes, &fresh, lt, &next.themes, changes)
     });
     tracing::debug!(
@@ -573,7 +644,12 @@ fn tile_step(
                 let (Some(key), Some(digests)) = (key_of(&theme), fresh.remove(&theme)) else {
                     continue;
                 };
-                let drawn = state::ThemeTiles { digests, features };
+                let fids = fids.get(&theme).map(|(f, _)| f.clone()).unwrap_or_default();
+                let drawn = state::ThemeTiles {
+                    digests,
+                    features,
+                    fids,
+                };
                 state::write_cache(out, state::MERCATOR, &key, &drawn)
                     .map_err(|e| io(&state::cache_path(out, state::MERCATOR, &key), e))?;
             }

@@ -29,7 +29,7 @@ use tuilerie_tiles::TilingReport;
 pub const STATE_DIR: &str = ".tuilerie";
 const STATE_FILE: &str = "state.json";
 /// Bumped when the state or a cache changes shape.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// A build's state (see the module's doc).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -186,11 +186,13 @@ pub const MERCATOR: &str = "mercator";
 
 /// A theme as the tiles step drew it: the digests of its merged features (what the next
 /// build compares its merge with) and the same features in Web Mercator (what it takes over
-/// instead of reprojecting), both in merge order.
+/// instead of reprojecting) with their fids in `merged.gpkg`, all in merge order.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ThemeTiles {
     pub digests: Vec<crate::changes::Digest>,
     pub features: Vec<tuilerie_model::Feature>,
+    /// Each feature's fid in `merged.gpkg` ([`crate::fids`]).
+    pub fids: Vec<i64>,
 }
 
 /// Where the cache `key` of kind `kind` (`deliveries`, `themes`) lives.

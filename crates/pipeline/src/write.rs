@@ -310,7 +310,10 @@ pub fn write_rejects(path: &Path, rejects: &[Reject], crs: &CrsRef) -> Result<()
     let values = rejects_values(rejects);
     crate::gpkg::write_gpkg(
         path,
-        vec![("rejects".to_string(), rejects_table(rejects, &values))],
+        vec![crate::gpkg::GpkgLayer::numbered(
+            "rejects",
+            rejects_table(rejects, &values),
+        )],
         crs,
     )
 }
