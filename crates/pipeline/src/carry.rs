@@ -17,6 +17,8 @@ pub(crate) struct LastDrawing {
     themes: BTreeMap<String, Option<ThemeTiles>>,
     /// The last tile store, or why it cannot be read.
     tiles: Result<BTreeMap<TileId, Vec<u8>>, String>,
+    /// The last tileset's encoded geometries (empty when missing).
+    geometries: tuilerie_tiles::Geometries,
 }
 
 /// What a build needs of the last one before cutting tiles: its drawing, and the fids of
@@ -96,7 +98,14 @@ impl LastDrawing {
             }
             None => Err("no tileset in the last build".into()),
         };
-        LastDrawing { themes, tiles }
+        let geometries = last
+            .and_then(|l| state::read_file(&state::geometries_path(out, &l.store)))
+            .unwrap_or_default();
+        LastDrawing {
+            themes,
+            tiles,
+            geometries,
+        }
     }
 
     /// Read it on a thread of its own (a few hundred milliseconds of reading and decoding that
@@ -137,12 +146,16 @@ pub(crate) fn carry_over(
     next_themes: &BTreeMap<String, ThemeState>,
     changes: &mut Changes,
 ) -> Option<tiles::Carry> {
+    let mut keys = BTreeMap::new();
     let mut per_theme = BTreeMap::new();
     let mut mercator = BTreeMap::new();
     for theme in themes.keys() {
         let last_key = &last_themes.get(theme.name())?.key;
         let drawn: ThemeTiles = drawing.themes.remove(theme.name())??;
-        if next_themes.get(theme.name()).map(|t| &t.key) != Some(last_key) {
+        if next_themes.get(theme.name()).map(|t| &t.key) == Some(last_key) {
+            // Unchanged: its digests are the tiles' feature keys.
+            keys.insert(theme.clone(), drawn.digests);
+        } else {
             let (removed, added, ordered) = changes::diff(&drawn.digests, fresh.get(theme)?);
             changes.features.insert(
                 theme.name().to_string(),
@@ -188,5 +201,7 @@ pub(crate) fn carry_over(
         changes: per_theme,
         mercator,
         fields: last.fields.clone(),
+        geometries: drawing.geometries,
+        keys,
     })
 }

@@ -605,10 +605,25 @@ fn tile_step(
 ) -> Result<Option<tuilerie_tiles::TilingReport>, BuildError> {
     let started = Instant::now();
     let key_of = |t: &Theme| next.themes.get(t.name()).map(|s| s.key.clone());
-    let carry = last.zip(last_themes).and_then(|(t, lt)| {
+    // Each feature's key for the tiles (its digest): the fresh digests of the themes merged
+    // again, the last ones of the others.
+    let mut carry = last.zip(last_themes).and_then(|(t, lt)| {
         let drawing = drawing.unwrap_or_else(|| carry::LastDrawing::read(out, Some(t), lt));
         carry::carry_over(t, drawing, themes, &fresh, lt, &next.themes, changes)
     });
+    let mut keys = carry
+        .as_mut()
+        .map(|c| std::mem::take(&mut c.keys))
+        .unwrap_or_default();
+    for (theme, features) in themes {
+        if !keys.contains_key(theme) {
+            let k = fresh
+                .get(theme)
+                .cloned()
+                .unwrap_or_else(|| changes::digests(features));
+            keys.insert(theme.clone(), k);
+        }
+    }
     tracing::debug!(
         "tiles: carry-over ready in {} ms",
         started.elapsed().as_millis()
@@ -638,8 +653,18 @@ fn tile_step(
         }
     };
     let store_path = dir.join(&store);
-    match tiles::tile_merged(manifest, themes, out, carry, Some(&store_path), on_zoom) {
-        Ok((t, mercator, fields)) => {
+    match tiles::tile_merged(
+        manifest,
+        themes,
+        out,
+        carry,
+        &keys,
+        Some(&store_path),
+        on_zoom,
+    ) {
+        Ok((t, mercator, fields, geometries)) => {
+            let path = state::geometries_path(out, &store);
+            state::write_file(&path, &geometries).map_err(|e| io(&path, e))?;
             for (theme, features) in mercator {
                 let (Some(key), Some(digests)) = (key_of(&theme), fresh.remove(&theme)) else {
                     continue;

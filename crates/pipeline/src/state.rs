@@ -8,7 +8,8 @@
 //! - `themes/<key>.bin`: a theme's merge result, and `mercator/<key>.bin` its features'
 //!   digests and the features in Web Mercator ([`ThemeTiles`]: the next build compares its
 //!   merge with them and reprojects only what changed);
-//! - `tiles-<n>.store`: every tile of the last tileset ([`tuilerie_tiles::store`]).
+//! - `tiles-<n>.store`: every tile of the last tileset ([`tuilerie_tiles::store`]), and
+//!   `tiles-<n>.store.geometries`: its encoded geometries ([`tuilerie_tiles::Geometries`]).
 //!
 //! Keys are content hashes: a delivery's key covers its bytes, the manifest and tuilerie
 //! itself; a theme's covers the keys of its deliveries. Cache files are written under a
@@ -160,6 +161,7 @@ impl State {
             used.push(cache_path(out, MERCATOR, &t.key));
         }
         used.extend(self.tiles.iter().map(|t| dir.join(&t.store)));
+        used.extend(self.tiles.iter().map(|t| geometries_path(out, &t.store)));
         for sub in [
             dir.clone(),
             dir.join(DELIVERIES),
@@ -216,7 +218,12 @@ pub fn write_cache<T: Serialize>(
     key: &str,
     value: &T,
 ) -> std::io::Result<()> {
-    let path = cache_path(out, kind, key);
+    write_file(&cache_path(out, kind, key), value)
+}
+
+/// Write `value` (bincode) to `path`: flushed to disk, then renamed into place, so that a
+/// killed build leaves the old file or the new one whole.
+pub fn write_file<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -227,13 +234,17 @@ pub fn write_cache<T: Serialize>(
     w.flush()?;
     w.get_ref().sync_all()?;
     drop(w);
-    std::fs::rename(&tmp, &path)
+    std::fs::rename(&tmp, path)
 }
 
 /// Read a cache file; `None` when missing or unreadable (the work is then done again).
 pub fn read_cache<T: DeserializeOwned>(out: &Path, kind: &str, key: &str) -> Option<T> {
-    let path = cache_path(out, kind, key);
-    let bytes = std::fs::read(&path).ok()?;
+    read_file(&cache_path(out, kind, key))
+}
+
+/// Read a file [`write_file`] wrote; `None` when missing or unreadable.
+pub fn read_file<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
     match bincode::Options::deserialize(codec(), &bytes) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -244,6 +255,11 @@ pub fn read_cache<T: DeserializeOwned>(out: &Path, kind: &str, key: &str) -> Opt
             None
         }
     }
+}
+
+/// Where the encoded geometries of the tileset of tile store `store` are kept.
+pub fn geometries_path(out: &Path, store: &str) -> PathBuf {
+    out.join(STATE_DIR).join(format!("{store}.geometries"))
 }
 
 /// Hex SHA-256 of some parts (each length-prefixed, so that parts cannot run into each other).

@@ -11,8 +11,8 @@ use tuilerie_model::{CrsRef, Feature, Manifest, Provenance, Theme};
 use tuilerie_reproject::Reprojector;
 use tuilerie_tiles::store::StoreSink;
 use tuilerie_tiles::{
-    archive, zooms, Budget, Changed, FieldRule, Previous, TileId, TileLayer, TileOptions, TileSink,
-    TilingReport,
+    archive, zooms, Budget, Changed, FeatureKey, FieldRule, Geometries, Previous, TileId,
+    TileLayer, TileOptions, TileSink, TilingReport,
 };
 
 /// Web Mercator, the tiles' CRS.
@@ -276,6 +276,7 @@ pub fn tile_files(
         None,
         &options,
         None,
+        None,
         on_zoom,
     )?;
     Ok(TileFilesReport {
@@ -310,6 +311,7 @@ fn write_archives(
     store: Option<&Path>,
     options: &TileOptions,
     previous: Option<&Previous>,
+    geometries: Option<&mut Geometries>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
 ) -> Result<TilingReport, TilingError> {
     let minzoom = layers.iter().map(|l| l.minzoom).min().unwrap_or(0);
@@ -320,8 +322,9 @@ fn write_archives(
         .map(|p| archive::create(p, &meta))
         .chain(store.map(|p| Ok(Box::new(StoreSink::create(p)?) as Box<dyn TileSink>)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut report =
-        tuilerie_tiles::write_tileset_from(layers, &meta, options, sinks, previous, on_zoom)?;
+    let mut report = tuilerie_tiles::write_tileset_from(
+        layers, &meta, options, sinks, previous, geometries, on_zoom,
+    )?;
     if let Some(store) = store {
         report.archives.retain(|a| Path::new(a) != store);
     }
@@ -396,6 +399,10 @@ pub struct Carry {
     pub mercator: BTreeMap<Theme, Vec<Feature>>,
     /// Each layer's fields (name, from which zoom) in the last tileset.
     pub fields: LayerFields,
+    /// The last tileset's encoded geometries of its tiles with many shapes.
+    pub geometries: Geometries,
+    /// The digests of the features of the themes that did not change (their tile keys).
+    pub keys: BTreeMap<Theme, Vec<FeatureKey>>,
 }
 
 /// Each layer's fields in the order written: (layer, [(field, minzoom)]).
@@ -477,9 +484,10 @@ pub fn tile_merged(
     themes: &BTreeMap<Theme, Vec<Feature>>,
     out: &Path,
     mut carry: Option<Carry>,
+    keys: &BTreeMap<Theme, Vec<FeatureKey>>,
     store: Option<&Path>,
     on_zoom: impl FnMut(&tuilerie_tiles::ZoomReport),
-) -> Result<(TilingReport, MercatorThemes, LayerFields), TilingError> {
+) -> Result<(TilingReport, MercatorThemes, LayerFields, Geometries), TilingError> {
     let started = std::time::Instant::now();
     let settings = &manifest.tiles;
     let mut layers: Vec<TileLayer> = Vec::new();
@@ -540,7 +548,13 @@ pub fn tile_merged(
                 ),
             });
         }
-        layers.push(TileLayer::with_all_fields(theme.name(), kept, 0, 0));
+        let mut layer = TileLayer::with_all_fields(theme.name(), kept, 0, 0);
+        layer.keys = keys
+            .get(theme)
+            .filter(|k| k.len() == layer.features.len())
+            .cloned()
+            .unwrap_or_default();
+        layers.push(layer);
     }
     tracing::debug!(
         "tiles: layers in Web Mercator in {} ms",
@@ -603,7 +617,9 @@ pub fn tile_merged(
             tiles: c.tiles,
             cut_zooms: c.cut_zooms,
             changed,
+            geometries: c.geometries,
         });
+    let mut geometries = Geometries::new();
     let report = write_archives(
         &layers,
         &manifest.nom,
@@ -612,6 +628,7 @@ pub fn tile_merged(
         store,
         &options,
         previous.as_ref(),
+        Some(&mut geometries),
         on_zoom,
     )?;
     let mercator = themes
@@ -619,7 +636,7 @@ pub fn tile_merged(
         .cloned()
         .zip(layers.into_iter().map(|l| l.features))
         .collect();
-    Ok((report, mercator, fields))
+    Ok((report, mercator, fields, geometries))
 }
 
 /// Field names in the theme's schema order, then the others by name.

@@ -10,6 +10,7 @@ use crate::encode::{encode_geometry, encode_tile, LayerBuilder, TileError};
 use crate::gzip::gzip;
 use crate::layer::TileLayer;
 use crate::shapes::Shape;
+use crate::shapes::ShapeKind;
 use crate::tile::TileId;
 use crate::TileOptions;
 use geo::{Geometry, MapCoords};
@@ -20,6 +21,74 @@ use tuilerie_model::{Feature, Value};
 
 /// A tile with at least this many shapes has their geometries encoded in parallel.
 const PARALLEL_SHAPES: usize = 1024;
+
+/// A feature's identity across builds (a digest of its content).
+pub type FeatureKey = [u8; 16];
+
+/// The encoded geometries (MVT commands and type, as [`encode_geometry`] made them: no id,
+/// no tags) of the features of one tile with many shapes, by (layer, feature key). A tile's
+/// geometry of a feature depends only on the feature, the zoom, the tile and the options: a
+/// later build of the same layers, zooms and options rebuilding that tile takes them for its
+/// unchanged features instead of encoding them again (the low zooms' few tiles hold every
+/// feature). Flat, so that it is read and written at the speed of the disk.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct TileGeometries {
+    /// (layer, key, type, start, length in `data`), sorted by (layer, key). Type
+    /// [`NOTHING`]: nothing of the feature is in the tile.
+    index: Vec<(u32, FeatureKey, i32, u32, u32)>,
+    data: Vec<u32>,
+}
+
+/// The type of a feature nothing of which is in the tile.
+const NOTHING: i32 = -1;
+/// The type of a feature without one.
+const UNTYPED: i32 = -2;
+
+impl TileGeometries {
+    fn push(&mut self, (layer, key): (u32, FeatureKey), f: Option<&geozero::mvt::tile::Feature>) {
+        let start = self.data.len() as u32;
+        let kind = match f {
+            Some(f) => {
+                self.data.extend_from_slice(&f.geometry);
+                f.r#type.unwrap_or(UNTYPED)
+            }
+            None => NOTHING,
+        };
+        let len = self.data.len() as u32 - start;
+        self.index.push((layer, key, kind, start, len));
+    }
+
+    fn finish(mut self) -> Option<Self> {
+        self.index.sort_unstable_by_key(|e| (e.0, e.1));
+        self.index.dedup_by_key(|e| (e.0, e.1));
+        (!self.index.is_empty()).then_some(self)
+    }
+
+    /// The feature's geometry: `Some(None)` when nothing of it is in the tile, `None` when
+    /// unknown.
+    fn get(&self, (layer, key): &(u32, FeatureKey)) -> Option<Option<geozero::mvt::tile::Feature>> {
+        let i = self
+            .index
+            .binary_search_by(|e| (e.0, &e.1).cmp(&(*layer, key)))
+            .ok()?;
+        let (_, _, kind, start, len) = self.index[i];
+        if kind == NOTHING {
+            return Some(None);
+        }
+        let geometry = self
+            .data
+            .get(start as usize..(start + len) as usize)?
+            .to_vec();
+        Some(Some(geozero::mvt::tile::Feature {
+            r#type: (kind != UNTYPED).then_some(kind),
+            geometry,
+            ..Default::default()
+        }))
+    }
+}
+
+/// [`TileGeometries`] by tile.
+pub type Geometries = std::collections::BTreeMap<TileId, TileGeometries>;
 
 /// A finished tile.
 #[derive(Debug)]
@@ -32,6 +101,8 @@ pub struct BuiltTile {
     pub layers: Vec<(String, usize, usize)>,
     /// The shapes cut into this tile (indices into the zoom's shapes).
     pub members: Vec<u32>,
+    /// Its features' encoded geometries, for a tile with many shapes of keyed layers.
+    pub geometries: Option<TileGeometries>,
 }
 
 impl BuiltTile {
@@ -65,10 +136,11 @@ pub fn build_zoom(
     options: &TileOptions,
     cut: &Cut,
 ) -> Result<Vec<BuiltTile>, TileError> {
-    build_zoom_in(layers, shapes, z, options, cut, None)
+    build_zoom_in(layers, shapes, z, options, cut, None, None)
 }
 
-/// [`build_zoom`], only the tiles `(x, y)` of `only` when given (an incremental rebuild).
+/// [`build_zoom`], only the tiles `(x, y)` of `only` when given (an incremental rebuild),
+/// taking the geometries of `reuse` (an earlier build's) for features unchanged since.
 pub fn build_zoom_in(
     layers: &[TileLayer],
     shapes: &[Shape],
@@ -76,6 +148,7 @@ pub fn build_zoom_in(
     options: &TileOptions,
     cut: &Cut,
     only: Option<&HashSet<(u32, u32)>>,
+    reuse: Option<&Geometries>,
 ) -> Result<Vec<BuiltTile>, TileError> {
     let extent = f64::from(options.extent);
     let margin = f64::from(options.buffer);
@@ -107,7 +180,21 @@ pub fn build_zoom_in(
         entries.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).collect();
     let built: Vec<Result<Option<BuiltTile>, TileError>> = groups
         .par_iter()
-        .map(|group| build_tile(layers, shapes, z, options, group))
+        .map(|group| {
+            let tile = TileId {
+                z,
+                x: group[0].1,
+                y: group[0].0,
+            };
+            build_tile(
+                layers,
+                shapes,
+                z,
+                options,
+                group,
+                reuse.and_then(|r| r.get(&tile)),
+            )
+        })
         .collect();
     built.into_iter().filter_map(Result::transpose).collect()
 }
@@ -119,6 +206,7 @@ fn build_tile(
     z: u8,
     options: &TileOptions,
     group: &[(u32, u32, u32)],
+    reuse: Option<&TileGeometries>,
 ) -> Result<Option<BuiltTile>, TileError> {
     let (y, x) = (group[0].0, group[0].1);
     let tile = TileId { z, x, y };
@@ -133,22 +221,47 @@ fn build_tile(
     // The geometries first (clip, snap, repair, encode: most of the work, and a pure function
     // of each shape), on several threads in a tile with many shapes — the low zooms' few tiles
     // hold every feature, and would otherwise keep one core busy while the other waits; then
-    // ids and tags, in order.
-    let encode = |&(_, _, si): &(u32, u32, u32)| {
-        let local: Geometry<f64> = shapes[si as usize]
+    // ids and tags, in order. A tile with many shapes keeps its features' geometries by key,
+    // and takes those of `reuse` for the features it has.
+    let big = group.len() >= PARALLEL_SHAPES;
+    let key_of = |s: &Shape| -> Option<(u32, FeatureKey)> {
+        if !big || matches!(s.kind, ShapeKind::Square(_)) {
+            return None;
+        }
+        let k = layers[s.layer as usize].keys.get(s.feature as usize)?;
+        Some((s.layer, *k))
+    };
+    type Out = (
+        Option<(u32, FeatureKey)>,
+        Option<geozero::mvt::tile::Feature>,
+    );
+    let encode = |&(_, _, si): &(u32, u32, u32)| -> Result<Out, TileError> {
+        let s = &shapes[si as usize];
+        let key = key_of(s);
+        if let Some(hit) = key.and_then(|k| reuse?.get(&k)) {
+            return Ok((key, hit));
+        }
+        let local: Geometry<f64> = s
             .geometry(layers, z, options)
             .map_coords(|c| geo::coord! { x: c.x - dx, y: c.y - dy });
-        encode_geometry(&local, options.extent, options.buffer)
+        Ok((
+            key,
+            encode_geometry(&local, options.extent, options.buffer)?,
+        ))
     };
-    let encoded: Vec<Result<Option<geozero::mvt::tile::Feature>, TileError>> =
-        if group.len() >= PARALLEL_SHAPES {
-            group.par_iter().with_min_len(256).map(encode).collect()
-        } else {
-            group.iter().map(encode).collect()
-        };
+    let encoded: Vec<Result<Out, TileError>> = if big {
+        group.par_iter().with_min_len(256).map(encode).collect()
+    } else {
+        group.iter().map(encode).collect()
+    };
+    let mut geometries = TileGeometries::default();
     let mut members = Vec::with_capacity(group.len());
-    for (&(_, _, si), feature) in group.iter().zip(encoded) {
-        let Some(feature) = feature? else {
+    for (&(_, _, si), out) in group.iter().zip(encoded) {
+        let (key, feature) = out?;
+        if let Some(k) = key {
+            geometries.push(k, feature.as_ref());
+        }
+        let Some(feature) = feature else {
             continue;
         };
         let s = &shapes[si as usize];
@@ -181,12 +294,39 @@ fn build_tile(
         features: members.len(),
         layers: summary,
         members,
+        geometries: geometries.finish(),
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tile_keeps_its_features_geometries_by_layer_and_key() {
+        let square = geozero::mvt::tile::Feature {
+            r#type: Some(3),
+            geometry: vec![9, 0, 0, 26, 2, 0, 0, 2, 3, 0, 15],
+            ..Default::default()
+        };
+        let mut g = TileGeometries::default();
+        g.push((1, [7; 16]), Some(&square));
+        g.push((0, [9; 16]), None);
+        g.push((1, [7; 16]), Some(&square));
+        let g = g.finish().expect("two features");
+        assert_eq!(g.index.len(), 2, "the same feature twice is kept once");
+        let back = g.get(&(1, [7; 16])).expect("known").expect("in the tile");
+        assert_eq!(
+            (back.r#type, back.geometry),
+            (square.r#type, square.geometry)
+        );
+        assert!(g.get(&(0, [9; 16])).expect("known").is_none());
+        assert!(
+            g.get(&(0, [7; 16])).is_none(),
+            "another layer's feature is unknown"
+        );
+        assert!(TileGeometries::default().finish().is_none());
+    }
 
     #[test]
     fn numeric_ids_become_feature_ids_and_others_do_not() {

@@ -22,6 +22,10 @@ pub struct TileLayer {
     pub maxzoom: u8,
     /// Fields in the order they are written.
     pub fields: Vec<FieldRule>,
+    /// Each feature's identity across builds (a digest of its content), when known: a tile
+    /// with many shapes then keeps each feature's encoded geometry for the next build
+    /// ([`crate::generate::TileGeometries`]). Empty: unknown.
+    pub keys: Vec<crate::generate::FeatureKey>,
 }
 
 impl TileLayer {
@@ -43,6 +47,7 @@ impl TileLayer {
             minzoom,
             maxzoom,
             fields,
+            keys: Vec::new(),
         }
     }
 

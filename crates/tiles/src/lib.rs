@@ -28,6 +28,7 @@ pub mod zooms;
 pub use archive::{Metadata, TileSink};
 pub use budget::Budget;
 pub use encode::{encode_tile, LayerBuilder, TileError};
+pub use generate::{FeatureKey, Geometries};
 pub use layer::{FieldRule, TileLayer};
 pub use tile::TileId;
 pub use tileset::{write_tileset, write_tileset_from, Changed, Previous, TilingReport, ZoomReport};

@@ -9,7 +9,9 @@ pub const HALF_WORLD: f64 = 20_037_508.342_789_244;
 pub const MAX_ZOOM: u8 = 24;
 
 /// One tile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TileId {
     pub z: u8,
     pub x: u32,

@@ -14,7 +14,7 @@
 use crate::archive::{ArchiveError, Metadata, TileSink};
 use crate::budget::{Budget, Cut, TileCut};
 use crate::encode::TileError;
-use crate::generate::{build_zoom, build_zoom_in, BuiltTile};
+use crate::generate::{build_zoom, build_zoom_in, BuiltTile, Geometries};
 use crate::layer::TileLayer;
 use crate::shapes::{feature_infos, to_zoom_pixels, units_per_metre, zoom_shapes, Shape};
 use crate::tile::TileId;
@@ -84,6 +84,8 @@ pub struct Previous {
     pub cut_zooms: Vec<u8>,
     /// Every feature that changed: where it was, where it is.
     pub changed: Vec<Changed>,
+    /// The earlier tileset's encoded geometries of its tiles with many shapes.
+    pub geometries: Geometries,
 }
 
 /// A feature of an incremental rebuild that came, went or changed (one for its old version,
@@ -134,7 +136,7 @@ pub fn write_tileset(
     sinks: Vec<Box<dyn TileSink>>,
     on_zoom: impl FnMut(&ZoomReport),
 ) -> Result<TilingReport, TileError> {
-    write_tileset_from(layers, meta, options, sinks, None, on_zoom)
+    write_tileset_from(layers, meta, options, sinks, None, None, on_zoom)
 }
 
 /// [`write_tileset`], carrying over from `previous` every tile no change can reach.
@@ -150,6 +152,7 @@ pub fn write_tileset_from(
     options: &TileOptions,
     sinks: Vec<Box<dyn TileSink>>,
     previous: Option<&Previous>,
+    mut geometries: Option<&mut Geometries>,
     mut on_zoom: impl FnMut(&ZoomReport),
 ) -> Result<TilingReport, TileError> {
     if meta.minzoom > meta.maxzoom || meta.maxzoom > crate::tile::MAX_ZOOM {
@@ -207,6 +210,7 @@ pub fn write_tileset_from(
                         options,
                         &Cut::default(),
                         Some(&dirty),
+                        Some(&p.geometries),
                     )?;
                     // A rebuilt tile over budget changes the zoom's cut: rebuild it whole.
                     whole = !fresh.iter().all(|t| options.budget.fits(t.measure()));
@@ -235,6 +239,18 @@ pub fn write_tileset_from(
         }
         zr.regenerated = built.len();
         zr.carried = carried.len();
+        if let Some(g) = geometries.as_deref_mut() {
+            for t in &mut built {
+                if let Some(tg) = t.geometries.take() {
+                    g.insert(t.tile, tg);
+                }
+            }
+            for (tile, _) in &carried {
+                if let Some(tg) = previous.and_then(|p| p.geometries.get(tile)) {
+                    g.insert(*tile, tg.clone());
+                }
+            }
+        }
         for t in &built {
             zr.features += t.features;
             zr.max_tile_features = zr.max_tile_features.max(t.features);
