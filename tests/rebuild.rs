@@ -425,6 +425,16 @@ fn one_changed_delivery_rebuilds_its_area_only_is_served_live_and_equals_a_full_
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let check: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(check["problems"], serde_json::json!([]), "{check}");
+
+    // A full build in the same folder keeps the fids: the same rows, the same fids.
+    let rows_before_full = gpkg_rows(&a.join("merged.gpkg"));
+    let (_, again) = build(&manifest, &a, &["--full"]);
+    assert_eq!(again["changes"]["full"], "--full");
+    let rows_after_full = gpkg_rows(&a.join("merged.gpkg"));
+    assert!(
+        rows_of(&rows_after_full, "parcelles") == rows_of(&rows_before_full, "parcelles"),
+        "--full renumbered the parcels"
+    );
 }
 
 /// Start a build of the changed delivery that pauses at `point` (or runs `after` ms), kill it

@@ -267,6 +267,12 @@ pub fn build(
         }
     };
     let mut next = State::new(tool.clone(), fingerprint.clone());
+    // A full build still gives the features the fids they had in merged.gpkg: fids are the
+    // features' identity, not a cache.
+    let ids_from: Option<State> = match &prev {
+        None => State::load(out).ok().flatten(),
+        Some(_) => None,
+    };
 
     // 1. Ingest: deliveries whose content changed are read, the others come from the cache.
     let state_started = Instant::now();
@@ -426,10 +432,16 @@ pub fn build(
             (None, BTreeMap::new())
         } else {
             let fresh = fresh_digests(manifest, out, &merged.themes, &next, prev_tiles.is_some());
-            let drawing = prefetch.and_then(carry::Prefetch::wait).or_else(|| {
-                let s = prev.as_ref()?;
-                Some(carry::LastDrawing::read(out, s.tiles.as_ref(), &s.themes))
-            });
+            let drawing = prefetch
+                .and_then(carry::Prefetch::wait)
+                .or_else(|| {
+                    let s = prev.as_ref()?;
+                    Some(carry::LastDrawing::read(out, s.tiles.as_ref(), &s.themes))
+                })
+                .or_else(|| {
+                    let s = ids_from.as_ref()?;
+                    Some(carry::LastDrawing::read(out, None, &s.themes))
+                });
             let last = carry::Last::new(drawing, &merged.themes, &fresh);
             (Some(last), fresh)
         };
