@@ -62,7 +62,7 @@ impl Last {
                         ),
                         None => {
                             all_known = false;
-                            crate::fids::assign(&changes::digests(features), None)
+                            crate::fids::numbered(features.len())
                         }
                     },
                 };

@@ -15,15 +15,7 @@ use std::collections::{HashMap, VecDeque};
 /// 1, 2, 3…. Returns the fids and what changed since the last build.
 pub(crate) fn assign(new: &[Digest], last: Option<(&[Digest], &[i64])>) -> (Vec<i64>, LayerChange) {
     let Some((digests, fids)) = last.filter(|(d, f)| d.len() == f.len()) else {
-        let fids = (1..=new.len() as i64).collect();
-        let come = (0..new.len()).collect();
-        return (
-            fids,
-            LayerChange {
-                gone: Vec::new(),
-                come,
-            },
-        );
+        return numbered(new.len());
     };
     let mut pool: HashMap<&Digest, VecDeque<i64>> = HashMap::with_capacity(digests.len());
     for (d, f) in digests.iter().zip(fids) {
@@ -48,6 +40,19 @@ pub(crate) fn assign(new: &[Digest], last: Option<(&[Digest], &[i64])>) -> (Vec<
     let mut gone: Vec<i64> = pool.into_values().flatten().collect();
     gone.sort_unstable();
     (assigned, LayerChange { gone, come })
+}
+
+/// Fids 1, 2, 3… for `n` features, all of them come.
+pub(crate) fn numbered(n: usize) -> (Vec<i64>, LayerChange) {
+    let fids = (1..=n as i64).collect();
+    let come = (0..n).collect();
+    (
+        fids,
+        LayerChange {
+            gone: Vec::new(),
+            come,
+        },
+    )
 }
 
 #[cfg(test)]
