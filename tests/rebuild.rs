@@ -589,6 +589,53 @@ fn serve_manifest(
     Service(child)
 }
 
+/// After a build that could not read the last state (fids numbered afresh), the next
+/// in-place update of merged.gpkg still gives a full build's rows: the fids it takes from the
+/// last build are those that build wrote.
+#[test]
+fn fids_numbered_afresh_after_a_lost_state_stay_consistent_with_merged_gpkg() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_fixtures(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let original = std::fs::read(dir.path().join(ATHIS)).unwrap();
+    build(&manifest, &a, &[]);
+    change_athis(dir.path());
+    let (_, inc) = build(&manifest, &a, &[]);
+    assert_eq!(inc["changes"]["gpkg_updated_in_place"], true);
+    // New parcels took fids above the others: a numbering from 1 would differ.
+    std::fs::write(a.join(".tuilerie/state.json"), "{not json").unwrap();
+    let (_, lost) = build(&manifest, &a, &[]);
+    assert!(
+        lost["changes"]["full"]
+            .as_str()
+            .unwrap()
+            .contains("unreadable"),
+        "{}",
+        lost["changes"]
+    );
+    std::fs::write(dir.path().join(ATHIS), original).unwrap();
+    let (_, back) = build(&manifest, &a, &[]);
+    assert_eq!(back["changes"]["gpkg_updated_in_place"], true);
+    build(&manifest, &b, &["--full"]);
+    let (ra, rb) = (
+        gpkg_rows(&a.join("merged.gpkg")),
+        gpkg_rows(&b.join("merged.gpkg")),
+    );
+    for layer in ra["layers"].as_array().unwrap() {
+        let layer = layer.as_str().unwrap();
+        let sorted = |g: &serde_json::Value| {
+            let mut v: Vec<String> = rows_of(g, layer).into_values().collect();
+            v.sort();
+            v
+        };
+        assert!(
+            sorted(&ra) == sorted(&rb),
+            "merged.gpkg, {layer}: rows differ"
+        );
+        assert_eq!(ra[layer]["rtree"], ra[layer]["with_geometry"], "{layer}");
+    }
+}
+
 #[test]
 fn the_service_rebuilds_its_manifest_on_request_and_on_schedule() {
     let dir = tempfile::tempdir().unwrap();

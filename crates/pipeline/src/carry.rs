@@ -30,6 +30,9 @@ pub(crate) struct Last {
     pub fids: BTreeMap<Theme, (Vec<i64>, crate::gpkg::LayerChange)>,
     /// Whether every theme's last fids were there: the last `merged.gpkg` can then be updated.
     pub all_known: bool,
+    /// Themes not merged again whose last fids were missing, numbered afresh: their drawing
+    /// must be written again with these fids (it is what the next build takes them from).
+    pub renumbered: Vec<Theme>,
 }
 
 impl Last {
@@ -41,6 +44,7 @@ impl Last {
         fresh: &BTreeMap<Theme, Vec<changes::Digest>>,
     ) -> Last {
         let mut all_known = drawing.is_some();
+        let mut renumbered = Vec::new();
         let fids = themes
             .iter()
             .map(|(theme, features)| {
@@ -62,6 +66,7 @@ impl Last {
                         ),
                         None => {
                             all_known = false;
+                            renumbered.push(theme.clone());
                             crate::fids::numbered(features.len())
                         }
                     },
@@ -73,6 +78,7 @@ impl Last {
             drawing,
             fids,
             all_known,
+            renumbered,
         }
     }
 }

@@ -443,6 +443,14 @@ pub fn build(
                     Some(carry::LastDrawing::read(out, None, &s.themes))
                 });
             let last = carry::Last::new(drawing, &merged.themes, &fresh);
+            // A theme numbered afresh has its drawing (digests, fids) written again below,
+            // or the next build would take its fids from a drawing that no longer says them.
+            let mut fresh = fresh;
+            for theme in &last.renumbered {
+                if let Some(features) = merged.themes.get(theme) {
+                    fresh.insert(theme.clone(), changes::digests(features));
+                }
+            }
             (Some(last), fresh)
         };
         // The last merged.gpkg is updated in place when every theme's fids are known and the
