@@ -64,13 +64,28 @@ fn build(manifest: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value
 /// Change Athis-Mons's delivery: 4 parcels removed, 3 moved by about 6 m, 3 with another
 /// `contenance`, 2 new ones (copies 30 m east, numbered 9900 and 9901). Returns the lon/lat
 /// envelope of every feature concerned, where it was and where it is.
-fn change_athis(manifest_dir: &Path) -> [f64; 4] {
-    let path = manifest_dir.join(ATHIS);
+/// Athis-Mons's delivery, as GeoJSON.
+fn read_athis(manifest_dir: &Path) -> serde_json::Value {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+    flate2::read::GzDecoder::new(std::fs::File::open(manifest_dir.join(ATHIS)).unwrap())
         .read_to_string(&mut text)
         .unwrap();
-    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Athis-Mons delivers `doc`.
+fn write_athis(manifest_dir: &Path, doc: &serde_json::Value) {
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(manifest_dir.join(ATHIS)).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(serde_json::to_string(doc).unwrap().as_bytes())
+        .unwrap();
+    gz.finish().unwrap();
+}
+
+fn change_athis(manifest_dir: &Path) -> [f64; 4] {
+    let mut doc = read_athis(manifest_dir);
     let features = doc["features"].as_array_mut().unwrap();
     let mut env = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     fn visit(c: &mut serde_json::Value, f: &mut dyn FnMut(&mut Vec<serde_json::Value>)) {
@@ -118,13 +133,7 @@ fn change_athis(manifest_dir: &Path) -> [f64; 4] {
         added.push(g);
     }
     features.extend(added);
-    let mut gz = flate2::write::GzEncoder::new(
-        std::fs::File::create(&path).unwrap(),
-        flate2::Compression::default(),
-    );
-    gz.write_all(serde_json::to_string(&doc).unwrap().as_bytes())
-        .unwrap();
-    gz.finish().unwrap();
+    write_athis(manifest_dir, &doc);
     env
 }
 
@@ -634,6 +643,65 @@ fn fids_numbered_afresh_after_a_lost_state_stay_consistent_with_merged_gpkg() {
         );
         assert_eq!(ra[layer]["rtree"], ra[layer]["with_geometry"], "{layer}");
     }
+}
+
+/// A build that wrote its theme's drawing under the new key, then died before its state and
+/// merged.gpkg were in place: the next build must not take that drawing's fids for the ones
+/// merged.gpkg has.
+#[test]
+fn a_drawing_left_by_a_build_that_died_is_not_taken_for_the_last_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_fixtures(dir.path());
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    let copy = |from: &Path, to: &Path| {
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    build(&manifest, &a, &[]);
+    // One parcel's area edited: as many parcels as before.
+    let mut doc = read_athis(dir.path());
+    let f = &mut doc["features"][50]["properties"];
+    f["contenance"] = (f["contenance"].as_i64().unwrap_or(0) + 7).into();
+    write_athis(dir.path(), &doc);
+    // That build, run on a copy, leaves its drawings in `a` as if it had died there after
+    // writing them, before merged.gpkg and the state were in place.
+    copy(&a, &c);
+    build(&manifest, &c, &[]);
+    for d in std::fs::read_dir(c.join(".tuilerie/mercator")).unwrap() {
+        let d = d.unwrap().path();
+        let to = a.join(".tuilerie/mercator").join(d.file_name().unwrap());
+        if !to.exists() {
+            copy(&d, &to);
+        }
+    }
+    let (_, again) = build(&manifest, &a, &[]);
+    assert_eq!(
+        again["changes"]["themes_merged"],
+        serde_json::json!(["parcelles"])
+    );
+    build(&manifest, &b, &["--full"]);
+    let (ra, rb) = (
+        gpkg_rows(&a.join("merged.gpkg")),
+        gpkg_rows(&b.join("merged.gpkg")),
+    );
+    let sorted = |g: &serde_json::Value| {
+        let mut v: Vec<String> = rows_of(g, "parcelles").into_values().collect();
+        v.sort();
+        v
+    };
+    assert!(
+        sorted(&ra) == sorted(&rb),
+        "merged.gpkg keeps a stale parcel"
+    );
 }
 
 #[test]

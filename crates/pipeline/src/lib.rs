@@ -417,13 +417,12 @@ pub fn build(
         //    written on a thread of their own while the tiles are cut: GDAL writes on one
         //    core, the tiles use the others. (The tiles step works on a Web Mercator copy of
         //    the merged features meanwhile.)
-        let unchanged = prev.as_ref().is_some_and(|s| {
+        let mut unchanged = prev.as_ref().is_some_and(|s| {
             changes.deliveries_read.is_empty()
                 && changes.themes_merged.is_empty()
                 && !s.outputs.is_empty()
                 && s.outputs.iter().all(Stamp::holds)
         });
-        changes.outputs_written = !unchanged;
         report.outputs.extend(merged_outputs(out, &merged));
         let carried_as_is = unchanged && prev_tiles.is_some();
         // What the last build drew (read meanwhile), the digests of the themes merged again
@@ -431,7 +430,15 @@ pub fn build(
         let (last, fresh) = if carried_as_is {
             (None, BTreeMap::new())
         } else {
-            let fresh = fresh_digests(manifest, out, &merged.themes, &next, prev_tiles.is_some());
+            let last_themes = prev.as_ref().or(ids_from.as_ref()).map(|s| &s.themes);
+            let fresh = fresh_digests(
+                manifest,
+                out,
+                &merged.themes,
+                &next,
+                last_themes,
+                prev_tiles.is_some(),
+            );
             let drawing = prefetch
                 .and_then(carry::Prefetch::wait)
                 .or_else(|| {
@@ -453,6 +460,11 @@ pub fn build(
             }
             (Some(last), fresh)
         };
+        // Fids numbered afresh: merged.gpkg must say them, whatever else changed.
+        if last.as_ref().is_some_and(|l| !l.renumbered.is_empty()) {
+            unchanged = false;
+        }
+        changes.outputs_written = !unchanged;
         // The last merged.gpkg is updated in place when every theme's fids are known and the
         // file is as that build left it.
         let gpkg_path = std::fs::canonicalize(out.join(MERGED_GPKG)).ok();
@@ -572,8 +584,11 @@ pub fn build(
     Ok(report)
 }
 
-/// The digests of the themes whose drawing is not kept under their key yet (merged again, or
-/// the cache lost): computed once, to compare with the last build and for the next one. With
+/// The digests of the themes whose drawing is not the last build's (merged again, the cache
+/// lost, or a drawing left under the new key by a build that did not finish — its fids may
+/// not be merged.gpkg's): computed once, to compare with the last build and for the next
+/// one. A theme is taken as drawn only when its key is the last state's and its drawing is
+/// there. With
 /// `warm`, the Web Mercator transformation is made ready meanwhile on this thread, which
 /// reprojects the changed features (PROJ objects stay on the thread that made them, and PROJ
 /// takes tens of milliseconds to choose one).
@@ -582,15 +597,20 @@ fn fresh_digests(
     out: &Path,
     themes: &BTreeMap<Theme, Vec<Feature>>,
     next: &State,
+    last_themes: Option<&BTreeMap<String, state::ThemeState>>,
     warm: bool,
 ) -> BTreeMap<Theme, Vec<changes::Digest>> {
-    let key_of = |t: &Theme| next.themes.get(t.name()).map(|s| s.key.clone());
-    let fresh_themes: Vec<(&Theme, &Vec<Feature>)> = themes
-        .iter()
-        .filter(|(t, _)| {
-            key_of(t).is_none_or(|k| !state::cache_path(out, state::MERCATOR, &k).exists())
-        })
-        .collect();
+    let drawn = |t: &Theme| {
+        let (Some(key), Some(last)) = (
+            next.themes.get(t.name()).map(|s| &s.key),
+            last_themes.and_then(|l| l.get(t.name())).map(|s| &s.key),
+        ) else {
+            return false;
+        };
+        key == last && state::cache_path(out, state::MERCATOR, key).exists()
+    };
+    let fresh_themes: Vec<(&Theme, &Vec<Feature>)> =
+        themes.iter().filter(|(t, _)| !drawn(t)).collect();
     std::thread::scope(|scope| {
         let digests = scope.spawn(|| {
             fresh_themes
