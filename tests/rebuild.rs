@@ -188,10 +188,9 @@ fn rows_of(g: &serde_json::Value, layer: &str) -> BTreeMap<i64, String> {
         .collect()
 }
 
-/// The incremental `merged.gpkg` (`inc`, updated in place) holds the rows of the full build's
-/// (`full`), with the same spatial index and extents; each parcel unchanged since `before`
-/// kept its fid, and new ones took fids above the others.
-fn check_gpkg(before: &serde_json::Value, inc: &serde_json::Value, full: &serde_json::Value) {
+/// `inc` (a merged.gpkg updated in place) has `full`'s layers, each with the same rows
+/// (fids aside), and a spatial index holding every row with a geometry and nothing else.
+fn same_rows(inc: &serde_json::Value, full: &serde_json::Value) {
     assert_eq!(inc["layers"], full["layers"]);
     for layer in inc["layers"].as_array().unwrap() {
         let layer = layer.as_str().unwrap();
@@ -204,8 +203,17 @@ fn check_gpkg(before: &serde_json::Value, inc: &serde_json::Value, full: &serde_
             sorted(inc) == sorted(full),
             "merged.gpkg, {layer}: rows differ"
         );
-        // The spatial index holds every row with a geometry, and nothing else.
         assert_eq!(inc[layer]["rtree"], inc[layer]["with_geometry"], "{layer}");
+    }
+}
+
+/// The incremental `merged.gpkg` (`inc`, updated in place) holds the rows of the full build's
+/// (`full`), with the same spatial index and extents; each parcel unchanged since `before`
+/// kept its fid, and new ones took fids above the others.
+fn check_gpkg(before: &serde_json::Value, inc: &serde_json::Value, full: &serde_json::Value) {
+    same_rows(inc, full);
+    for layer in inc["layers"].as_array().unwrap() {
+        let layer = layer.as_str().unwrap();
         let extent = |g: &serde_json::Value| -> Vec<Option<f64>> {
             g[layer]["extent"]
                 .as_array()
@@ -630,19 +638,7 @@ fn fids_numbered_afresh_after_a_lost_state_stay_consistent_with_merged_gpkg() {
         gpkg_rows(&a.join("merged.gpkg")),
         gpkg_rows(&b.join("merged.gpkg")),
     );
-    for layer in ra["layers"].as_array().unwrap() {
-        let layer = layer.as_str().unwrap();
-        let sorted = |g: &serde_json::Value| {
-            let mut v: Vec<String> = rows_of(g, layer).into_values().collect();
-            v.sort();
-            v
-        };
-        assert!(
-            sorted(&ra) == sorted(&rb),
-            "merged.gpkg, {layer}: rows differ"
-        );
-        assert_eq!(ra[layer]["rtree"], ra[layer]["with_geometry"], "{layer}");
-    }
+    same_rows(&ra, &rb);
 }
 
 /// A build that wrote its theme's drawing under the new key, then died before its state and
@@ -693,15 +689,8 @@ fn a_drawing_left_by_a_build_that_died_is_not_taken_for_the_last_one() {
         gpkg_rows(&a.join("merged.gpkg")),
         gpkg_rows(&b.join("merged.gpkg")),
     );
-    let sorted = |g: &serde_json::Value| {
-        let mut v: Vec<String> = rows_of(g, "parcelles").into_values().collect();
-        v.sort();
-        v
-    };
-    assert!(
-        sorted(&ra) == sorted(&rb),
-        "merged.gpkg keeps a stale parcel"
-    );
+    // (Taking the left drawing for the last one keeps a stale parcel.)
+    same_rows(&ra, &rb);
 }
 
 #[test]

@@ -68,13 +68,16 @@ fn merged_outputs(out: &Path, merged: &merge::Merged) -> Vec<report::OutputRepor
     outputs
 }
 
+/// Each theme's fids in merged.gpkg, with what changed since the last build.
+type ThemeFids = BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>;
+
 /// Write each theme's FlatGeobuf, `decisions.csv` and `merged.gpkg`.
 fn write_merged(
     out: &Path,
     manifest: &Manifest,
     merged: &merge::Merged,
     rejects: &[Reject],
-    fids: &BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>,
+    fids: &ThemeFids,
     in_place: bool,
 ) -> Result<bool, BuildError> {
     // The FlatGeobuf layers and the CSV on a thread of their own while GDAL writes the
@@ -106,7 +109,7 @@ fn write_merged_gpkg(
     manifest: &Manifest,
     merged: &merge::Merged,
     rejects: &[Reject],
-    fids: &BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>,
+    fids: &ThemeFids,
     in_place: bool,
 ) -> Result<bool, BuildError> {
     let prov: Vec<Vec<[tuilerie_model::Value; 4]>> = merged
@@ -638,7 +641,7 @@ fn tile_step(
     last_themes: Option<&BTreeMap<String, state::ThemeState>>,
     mut fresh: BTreeMap<Theme, Vec<changes::Digest>>,
     drawing: Option<carry::LastDrawing>,
-    fids: &BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>,
+    fids: &ThemeFids,
     changes: &mut Changes,
     next: &mut State,
     quiet: bool,
