@@ -207,6 +207,15 @@ fn same_rows(inc: &serde_json::Value, full: &serde_json::Value) {
     }
 }
 
+/// `out`'s merged.gpkg has the rows a `--full` build of `manifest` in `elsewhere` writes.
+fn same_rows_as_a_full_build(manifest: &Path, out: &Path, elsewhere: &Path) {
+    build(manifest, elsewhere, &["--full"]);
+    same_rows(
+        &gpkg_rows(&out.join("merged.gpkg")),
+        &gpkg_rows(&elsewhere.join("merged.gpkg")),
+    );
+}
+
 /// The incremental `merged.gpkg` (`inc`, updated in place) holds the rows of the full build's
 /// (`full`), with the same spatial index and extents; each parcel unchanged since `before`
 /// kept its fid, and new ones took fids above the others.
@@ -633,12 +642,7 @@ fn fids_numbered_afresh_after_a_lost_state_stay_consistent_with_merged_gpkg() {
     std::fs::write(dir.path().join(ATHIS), original).unwrap();
     let (_, back) = build(&manifest, &a, &[]);
     assert_eq!(back["changes"]["gpkg_updated_in_place"], true);
-    build(&manifest, &b, &["--full"]);
-    let (ra, rb) = (
-        gpkg_rows(&a.join("merged.gpkg")),
-        gpkg_rows(&b.join("merged.gpkg")),
-    );
-    same_rows(&ra, &rb);
+    same_rows_as_a_full_build(&manifest, &a, &b);
 }
 
 /// A build that wrote its theme's drawing under the new key, then died before its state and
@@ -684,13 +688,8 @@ fn a_drawing_left_by_a_build_that_died_is_not_taken_for_the_last_one() {
         again["changes"]["themes_merged"],
         serde_json::json!(["parcelles"])
     );
-    build(&manifest, &b, &["--full"]);
-    let (ra, rb) = (
-        gpkg_rows(&a.join("merged.gpkg")),
-        gpkg_rows(&b.join("merged.gpkg")),
-    );
     // (Taking the left drawing for the last one keeps a stale parcel.)
-    same_rows(&ra, &rb);
+    same_rows_as_a_full_build(&manifest, &a, &b);
 }
 
 #[test]

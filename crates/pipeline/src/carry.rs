@@ -21,13 +21,16 @@ pub(crate) struct LastDrawing {
     geometries: tuilerie_tiles::Geometries,
 }
 
+/// Each theme's fids in `merged.gpkg`, with what changed since the last build.
+pub(crate) type ThemeFids = BTreeMap<Theme, (Vec<i64>, crate::gpkg::LayerChange)>;
+
 /// What a build needs of the last one before cutting tiles: its drawing, and the fids of
 /// every theme with what changed in it, for `merged.gpkg`.
 pub(crate) struct Last {
     pub drawing: Option<LastDrawing>,
     /// Per theme: fids and the change since the last build (for themes whose last drawing
     /// was there: otherwise fids from 1 and the whole theme "come").
-    pub fids: BTreeMap<Theme, (Vec<i64>, crate::gpkg::LayerChange)>,
+    pub fids: ThemeFids,
     /// Whether every theme's last fids were there: the last `merged.gpkg` can then be updated.
     pub all_known: bool,
     /// Themes not merged again whose last fids were missing, numbered afresh: their drawing
@@ -84,6 +87,13 @@ impl Last {
 }
 
 impl LastDrawing {
+    /// The digests of theme `name` as last drawn, taken out (the carry-over does not need
+    /// those of a theme that did not change).
+    pub(crate) fn take_digests(&mut self, name: &str) -> Option<Vec<changes::Digest>> {
+        let drawn = self.themes.get_mut(name)?.as_mut()?;
+        Some(std::mem::take(&mut drawn.digests))
+    }
+
     /// Read it now.
     pub(crate) fn read(
         out: &Path,
@@ -152,16 +162,12 @@ pub(crate) fn carry_over(
     next_themes: &BTreeMap<String, ThemeState>,
     changes: &mut Changes,
 ) -> Option<tiles::Carry> {
-    let mut keys = BTreeMap::new();
     let mut per_theme = BTreeMap::new();
     let mut mercator = BTreeMap::new();
     for theme in themes.keys() {
         let last_key = &last_themes.get(theme.name())?.key;
         let drawn: ThemeTiles = drawing.themes.remove(theme.name())??;
-        if next_themes.get(theme.name()).map(|t| &t.key) == Some(last_key) {
-            // Unchanged: its digests are the tiles' feature keys.
-            keys.insert(theme.clone(), drawn.digests);
-        } else {
+        if next_themes.get(theme.name()).map(|t| &t.key) != Some(last_key) {
             let (removed, added, ordered) = changes::diff(&drawn.digests, fresh.get(theme)?);
             changes.features.insert(
                 theme.name().to_string(),
@@ -208,6 +214,5 @@ pub(crate) fn carry_over(
         mercator,
         fields: last.fields.clone(),
         geometries: drawing.geometries,
-        keys,
     })
 }

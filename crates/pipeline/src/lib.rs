@@ -68,8 +68,7 @@ fn merged_outputs(out: &Path, merged: &merge::Merged) -> Vec<report::OutputRepor
     outputs
 }
 
-/// Each theme's fids in merged.gpkg, with what changed since the last build.
-type ThemeFids = BTreeMap<Theme, (Vec<i64>, gpkg::LayerChange)>;
+use carry::ThemeFids;
 
 /// Write each theme's FlatGeobuf, `decisions.csv` and `merged.gpkg`.
 fn write_merged(
@@ -591,9 +590,8 @@ pub fn build(
 /// lost, or a drawing left under the new key by a build that did not finish — its fids may
 /// not be merged.gpkg's): computed once, to compare with the last build and for the next
 /// one. A theme is taken as drawn only when its key is the last state's and its drawing is
-/// there. With
-/// `warm`, the Web Mercator transformation is made ready meanwhile on this thread, which
-/// reprojects the changed features (PROJ objects stay on the thread that made them, and PROJ
+/// there. With `warm`, the Web Mercator transformation is made ready meanwhile on this
+/// thread, which reprojects the changed features (PROJ objects stay on the thread that made them, and PROJ
 /// takes tens of milliseconds to choose one).
 fn fresh_digests(
     manifest: &Manifest,
@@ -649,24 +647,21 @@ fn tile_step(
     let started = Instant::now();
     let key_of = |t: &Theme| next.themes.get(t.name()).map(|s| s.key.clone());
     // Each feature's key for the tiles (its digest): the fresh digests of the themes merged
-    // again, the last ones of the others.
-    let mut carry = last.zip(last_themes).and_then(|(t, lt)| {
-        let drawing = drawing.unwrap_or_else(|| carry::LastDrawing::read(out, Some(t), lt));
-        carry::carry_over(t, drawing, themes, &fresh, lt, &next.themes, changes)
-    });
-    let mut keys = carry
-        .as_mut()
-        .map(|c| std::mem::take(&mut c.keys))
-        .unwrap_or_default();
-    for (theme, features) in themes {
-        if !keys.contains_key(theme) {
+    // again, the last drawing's of the others (every theme is one or the other).
+    let mut drawing = drawing;
+    let keys: BTreeMap<Theme, Vec<changes::Digest>> = themes
+        .keys()
+        .filter_map(|t| {
             let k = fresh
-                .get(theme)
+                .get(t)
                 .cloned()
-                .unwrap_or_else(|| changes::digests(features));
-            keys.insert(theme.clone(), k);
-        }
-    }
+                .or_else(|| drawing.as_mut()?.take_digests(t.name()))?;
+            Some((t.clone(), k))
+        })
+        .collect();
+    let carry = last.zip(last_themes).zip(drawing).and_then(|((t, lt), d)| {
+        carry::carry_over(t, d, themes, &fresh, lt, &next.themes, changes)
+    });
     tracing::debug!(
         "tiles: carry-over ready in {} ms",
         started.elapsed().as_millis()

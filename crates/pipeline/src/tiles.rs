@@ -401,8 +401,6 @@ pub struct Carry {
     pub fields: LayerFields,
     /// The last tileset's encoded geometries of its tiles with many shapes.
     pub geometries: Geometries,
-    /// The digests of the features of the themes that did not change (their tile keys).
-    pub keys: BTreeMap<Theme, Vec<FeatureKey>>,
 }
 
 /// Each layer's fields in the order written: (layer, [(field, minzoom)]).
